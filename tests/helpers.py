@@ -1,0 +1,51 @@
+"""Test helpers: tiny BLIP-2 captioners built from the repo's configs."""
+
+import copy
+import os.path as osp
+
+import torch
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+
+import vidcap_mm  # noqa: F401  (registers everything)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+LLM_KINDS = ('opt', 't5', 'vicuna')
+# A small vocabulary so that tokens ids are easy to read in tests.
+WORDS = (
+    'a red green blue circle square on background short description '
+    'of the video'
+).split()
+
+
+def tiny_model_cfg(kind: str) -> dict:
+    """The model config of ``configs/_base_/models/tiny_blip2_<kind>.py``
+    with the test vocabulary."""
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'models', f'tiny_blip2_{kind}.py')
+    ).model.to_dict()
+    cfg['tokenizer']['words'] = WORDS
+    if 'qformer_tokenizer' in cfg:
+        cfg['qformer_tokenizer']['words'] = WORDS
+    return copy.deepcopy(cfg)
+
+
+def build_captioner(kind: str, seed: int = 0, **overrides):
+    cfg = tiny_model_cfg(kind)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
+    torch.manual_seed(seed)
+    return MODELS.build(cfg)
+
+
+def caption_samples(captions):
+    samples = []
+    for caption in captions:
+        sample = ActionDataSample()
+        sample.gt_caption = caption
+        samples.append(sample)
+    return samples

@@ -1,0 +1,16 @@
+from .blip2_loading import load_blip2, load_tokenizer
+from .caption_head import LLMCaptionHead
+from .captioner import Blip2VideoCaptioner
+from .qformer_neck import QFormerFusionNeck
+from .vision_backbone import Blip2VisionBackbone
+from .word_tokenizer import build_word_tokenizer
+
+__all__ = [
+    'Blip2VideoCaptioner',
+    'Blip2VisionBackbone',
+    'QFormerFusionNeck',
+    'LLMCaptionHead',
+    'load_blip2',
+    'load_tokenizer',
+    'build_word_tokenizer',
+]

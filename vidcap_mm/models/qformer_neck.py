@@ -1,0 +1,132 @@
+"""Q-Former fusion of the frames' visual tokens into LLM input tokens."""
+
+from typing import Optional
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+
+@MODELS.register_module()
+class QFormerFusionNeck(BaseModule):
+    """Query tokens, Q-Former and projection of a BLIP-2 model.
+
+    Two ways to fuse the frames:
+
+    - ``'concat'`` (default, the seed's method): the patch tokens of all T
+      frames are concatenated, ``(B, T*N, D)``, and the Q-Former's queries
+      cross-attend to all of them in ONE pass, so the LLM receives
+      ``num_query_tokens`` tokens whatever T is. There is no temporal
+      embedding: frame order is invisible. With T = 1 this is image BLIP-2.
+    - ``'per_frame'`` (transformers' InstructBLIP-Video): one Q-Former pass
+      per frame and the T outputs concatenated: ``T * num_query_tokens``
+      tokens to the LLM.
+
+    For an InstructBLIP model the Q-Former also reads the instruction text,
+    tokenized once here with the Q-Former's own tokenizer.
+
+    Args:
+        blip2 (PreTrainedModel): The transformers BLIP-2 / InstructBLIP
+            model whose ``query_tokens``, ``qformer`` and
+            ``language_projection`` this neck wraps.
+        fusion (str): ``'concat'`` or ``'per_frame'``.
+        instruction (str, optional): InstructBLIP only: the text the Q-Former
+            reads (the same prompt the LLM gets).
+        qformer_tokenizer (PreTrainedTokenizerBase, optional): InstructBLIP
+            only: the Q-Former's tokenizer (the captioner passes it in).
+    """
+
+    FUSIONS = ('concat', 'per_frame')
+
+    def __init__(
+        self,
+        blip2: nn.Module,
+        fusion: str = 'concat',
+        instruction: Optional[str] = None,
+        qformer_tokenizer=None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if fusion not in self.FUSIONS:
+            raise ValueError(
+                f'Unknown fusion {fusion!r}; expected one of '
+                f'{self.FUSIONS}.'
+            )
+        self.fusion = fusion
+        self.query_tokens = blip2.query_tokens
+        self.qformer = blip2.qformer
+        self.language_projection = blip2.language_projection
+        self.reads_instruction = blip2.config.model_type == 'instructblip'
+        if self.reads_instruction:
+            if instruction is None or qformer_tokenizer is None:
+                raise ValueError(
+                    'An InstructBLIP Q-Former reads the instruction: give '
+                    'the neck `instruction=` and the captioner a '
+                    '`qformer_tokenizer`.'
+                )
+            ids = qformer_tokenizer(instruction, return_tensors='pt').input_ids
+            self.register_buffer('instruction_ids', ids, persistent=False)
+        elif instruction is not None:
+            raise ValueError(
+                '`instruction` is for InstructBLIP models; a '
+                'BLIP-2 Q-Former reads no text.'
+            )
+
+    @property
+    def num_query_tokens(self) -> int:
+        return self.query_tokens.size(1)
+
+    def num_output_tokens(self, num_frames: int) -> int:
+        """How many tokens the LLM receives for a clip of ``num_frames``."""
+        if self.fusion == 'per_frame':
+            return num_frames * self.num_query_tokens
+        return self.num_query_tokens
+
+    def forward(self, frame_tokens: torch.Tensor) -> torch.Tensor:
+        """Fuse frame tokens into LLM input embeddings.
+
+        Args:
+            frame_tokens (torch.Tensor): ``(B, T, N, D)`` from the backbone.
+
+        Returns:
+            torch.Tensor: ``(B, L, llm_hidden)`` with ``L`` given by
+            :meth:`num_output_tokens`.
+        """
+        batch, frames, num_tokens, dim = frame_tokens.shape
+        if self.fusion == 'concat':
+            visual = frame_tokens.reshape(batch, frames * num_tokens, dim)
+        else:
+            visual = frame_tokens.reshape(batch * frames, num_tokens, dim)
+        # The Q-Former runs in its own (float32) precision even when the ViT
+        # is half precision, as transformers keeps it.
+        visual = visual.to(self.query_tokens.dtype)
+        visual_mask = torch.ones(
+            visual.shape[:-1], dtype=torch.long, device=visual.device
+        )
+        queries = self.query_tokens.expand(visual.size(0), -1, -1)
+        if self.reads_instruction:
+            text_ids = self.instruction_ids.expand(visual.size(0), -1)
+            text_mask = torch.ones(
+                visual.size(0),
+                self.num_query_tokens + text_ids.size(1),
+                dtype=torch.long,
+                device=visual.device,
+            )
+            query_output = self.qformer(
+                input_ids=text_ids,
+                attention_mask=text_mask,
+                query_embeds=queries,
+                encoder_hidden_states=visual,
+                encoder_attention_mask=visual_mask,
+            ).last_hidden_state[:, : self.num_query_tokens]
+        else:
+            query_output = self.qformer(
+                query_embeds=queries,
+                encoder_hidden_states=visual,
+                encoder_attention_mask=visual_mask,
+            ).last_hidden_state
+        embeds = self.language_projection(
+            query_output.to(self.language_projection.weight.dtype)
+        )
+        return embeds.reshape(batch, -1, embeds.size(-1))

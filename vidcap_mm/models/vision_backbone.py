@@ -1,0 +1,97 @@
+"""BLIP-2's ViT, applied to every frame of a clip."""
+
+from typing import Optional
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+
+def resolve_dtype(dtype: Optional[str]) -> Optional[torch.dtype]:
+    """Turn a config string such as ``'bfloat16'`` into a torch dtype."""
+    if dtype is None:
+        return None
+    resolved = getattr(torch, dtype, None)
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(
+            f'Unknown dtype {dtype!r}; use a torch dtype name '
+            "such as 'float16' or 'bfloat16'."
+        )
+    return resolved
+
+
+def freeze(module: nn.Module) -> None:
+    """Stop gradients to every parameter of ``module``."""
+    for param in module.parameters():
+        param.requires_grad_(False)
+
+
+@MODELS.register_module()
+class Blip2VisionBackbone(BaseModule):
+    """The vision encoder of a BLIP-2 model, run on every frame.
+
+    Time is folded into the batch, so each frame goes through the image ViT
+    (and its final LayerNorm) exactly as a single image would.
+
+    Args:
+        blip2 (PreTrainedModel): The transformers BLIP-2 / InstructBLIP model
+            whose ``vision_model`` this backbone wraps (the captioner passes
+            it in).
+        frozen (bool): No gradient to the ViT, and it stays in eval mode
+            through ``train()``. Defaults to True (the seed's best setting).
+        dtype (str, optional): Cast the ViT to this dtype, e.g.
+            ``'float16'`` for a frozen ViT on GPU. Defaults to None (keep).
+        interpolate_pos_encoding (bool): Let frames of another size than the
+            ViT was trained on through, interpolating its position
+            embeddings. Defaults to False.
+    """
+
+    def __init__(
+        self,
+        blip2: nn.Module,
+        frozen: bool = True,
+        dtype: Optional[str] = None,
+        interpolate_pos_encoding: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.vision_model = blip2.vision_model
+        self.frozen = frozen
+        self.interpolate_pos_encoding = interpolate_pos_encoding
+        if dtype is not None:
+            self.vision_model.to(resolve_dtype(dtype))
+        if frozen:
+            freeze(self.vision_model)
+
+    def train(self, mode: bool = True) -> 'Blip2VisionBackbone':
+        super().train(mode)
+        if self.frozen:
+            self.vision_model.eval()
+        return self
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        """Encode every frame.
+
+        Args:
+            video (torch.Tensor): ``(B, T, 3, H, W)``, normalised.
+
+        Returns:
+            torch.Tensor: ``(B, T, N, D)`` patch tokens (N includes the class
+            token) after the ViT's final LayerNorm.
+        """
+        if video.dim() != 5:
+            raise ValueError(
+                'Expected a video batch of shape (B, T, 3, H, '
+                f'W), got {tuple(video.shape)}.'
+            )
+        batch, frames = video.shape[:2]
+        pixels = video.flatten(0, 1).to(self.vision_model.dtype)
+        with torch.set_grad_enabled(
+            torch.is_grad_enabled() and not self.frozen
+        ):
+            tokens = self.vision_model(
+                pixel_values=pixels,
+                interpolate_pos_encoding=self.interpolate_pos_encoding,
+            ).last_hidden_state
+        return tokens.unflatten(0, (batch, frames))
