@@ -1,4 +1,5 @@
 """vidcap_mm: pretrained BLIP-2 as a video captioner, an MMAction2 plugin."""
+
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -27,8 +28,7 @@ setup(
     'an MMAction2 plugin',
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs',
-                                    'tools')),
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.10',
     install_requires=read_requirements('runtime'),
     extras_require=dict(tests=read_requirements('tests')),

@@ -6,6 +6,7 @@ with ``custom_imports = dict(imports=['vidcap_mm'])``. It also lets
 ``torch.load(weights_only=True)`` read MMEngine checkpoints (see
 :mod:`vidcap_mm.engine.checkpoint_loading`).
 """
+
 from . import datasets, engine, evaluation, models  # noqa: F401
 from .engine import allow_mmengine_checkpoints
 from .version import __version__

@@ -1,0 +1,68 @@
+# Synthetic clips (coloured shapes on plain backgrounds) made by
+# `python tools/data/make_synthetic_clips.py data/synthetic_clips`.
+# Frames are decoded with decord and resized to the tiny ViT's 32 x 32.
+dataset_type = 'VideoCaptionDataset'
+data_root = 'data/synthetic_clips'
+num_frames = 4
+image_size = 32
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=num_frames, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackCaptionInputs'),
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(
+        type='UniformSample', clip_len=num_frames, num_clips=1, test_mode=True
+    ),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackCaptionInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=f'{data_root}/annotations/train.json',
+        data_prefix=dict(video=f'{data_root}/videos'),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=f'{data_root}/annotations/val.json',
+        data_prefix=dict(video=f'{data_root}/videos'),
+        pipeline=test_pipeline,
+        test_mode=True,
+    ),
+)
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=f'{data_root}/annotations/test.json',
+        data_prefix=dict(video=f'{data_root}/videos'),
+        pipeline=test_pipeline,
+        test_mode=True,
+    ),
+)
+
+val_evaluator = dict(type='CaptionMetric')
+test_evaluator = val_evaluator

@@ -1,0 +1,16 @@
+# A tiny random BLIP-2 with a T5 language model (standing in for Flan-T5-XL)
+# learns to caption synthetic clips on CPU in a few minutes.
+_base_ = [
+    '../_base_/models/tiny_blip2_t5.py',
+    '../_base_/datasets/synthetic_clips.py',
+    '../_base_/schedules/demo_cpu.py',
+    '../_base_/default_runtime.py',
+]
+# Nothing is pretrained here, so the LLM learns too; runs from a real
+# checkpoint keep it frozen (the head's default).
+model = dict(
+    head=dict(
+        frozen=False,
+        generation_cfg=dict(num_beams=3, max_new_tokens=12, min_length=0),
+    )
+)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Train on NUM_PROCESSES processes of this machine (or of several machines
+# with NNODES, NODE_RANK, MASTER_ADDR and PORT set):
+#   bash tools/dist_train.sh CONFIG NUM_PROCESSES [train.py options]
+set -euo pipefail
+if [ "$#" -lt 2 ]; then
+    echo "usage: bash tools/dist_train.sh CONFIG NUM_PROCESSES [options]" >&2
+    exit 2
+fi
+config="$1"
+nproc="$2"
+shift 2
+cd "$(dirname "$0")/.."
+PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" python -m torch.distributed.run \
+    --nnodes="${NNODES:-1}" \
+    --node_rank="${NODE_RANK:-0}" \
+    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
+    --master_port="${PORT:-29500}" \
+    --nproc_per_node="$nproc" \
+    tools/train.py "$config" --launcher pytorch "$@"

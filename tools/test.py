@@ -1,0 +1,91 @@
+"""Caption a test set with a checkpoint and score it:
+``python tools/test.py CONFIG CHECKPOINT [--dump preds.pkl]``.
+"""
+
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from vidcap_mm.engine.distributed import (
+    cpu_model_wrapper_cfg,
+    init_cpu_process_group,
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Test (and score) a video captioner.'
+    )
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and results go')
+    parser.add_argument(
+        '--dump',
+        help='also write the predictions: a .json file gets the COCO '
+        'result format ([{"image_id", "caption"}]), a .pkl file every data '
+        "sample (MMEngine's DumpResults)",
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. test_dataloader.batch_size=4',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('work_dirs', name)
+    cfg.load_from = args.checkpoint
+    if args.dump is not None:
+        cfg.test_evaluator = add_dump(cfg.test_evaluator, args.dump)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def add_dump(evaluator, path: str) -> list:
+    """The test evaluator, writing predictions to ``path`` as well."""
+    metrics = [evaluator] if isinstance(evaluator, dict) else list(evaluator)
+    if path.endswith('.json'):
+        caption_metrics = [m for m in metrics if m['type'] == 'CaptionMetric']
+        if not caption_metrics:
+            raise ValueError(
+                '--dump *.json needs a CaptionMetric in '
+                'test_evaluator; use a .pkl file instead.'
+            )
+        caption_metrics[0]['dump_path'] = path
+        return metrics
+    if path.endswith(('.pkl', '.pickle')):
+        return [*metrics, dict(type='DumpResults', out_file_path=path)]
+    raise ValueError(f'--dump must name a .json or .pkl file, got {path!r}.')
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    if init_cpu_process_group(cfg.launcher):
+        cfg.setdefault('model_wrapper_cfg', cpu_model_wrapper_cfg())
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
