@@ -3,15 +3,13 @@
 """
 
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
-from vidcap_mm.engine.distributed import (
-    cpu_model_wrapper_cfg,
-    init_cpu_process_group,
+from vidcap_mm.engine.launch import (
+    add_launch_arguments,
+    apply_launch_arguments,
+    build_runner,
 )
 
 
@@ -21,39 +19,19 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument(
         '--dump',
         help='also write the predictions: a .json file gets the COCO '
         'result format ([{"image_id", "caption"}]), a .pkl file every data '
         "sample (MMEngine's DumpResults)",
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. test_dataloader.batch_size=4',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_arguments(parser, example='test_dataloader.batch_size=4')
+    return parser.parse_args()
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        cfg.work_dir = osp.join('work_dirs', name)
+    apply_launch_arguments(cfg, args)
     cfg.load_from = args.checkpoint
     if args.dump is not None:
         cfg.test_evaluator = add_dump(cfg.test_evaluator, args.dump)
@@ -82,9 +60,7 @@ def add_dump(evaluator, path: str) -> list:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    if init_cpu_process_group(cfg.launcher):
-        cfg.setdefault('model_wrapper_cfg', cpu_model_wrapper_cfg())
-    Runner.from_cfg(cfg).test()
+    build_runner(cfg).test()
 
 
 if __name__ == '__main__':

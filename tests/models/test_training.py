@@ -89,3 +89,29 @@ def test_lora_only_adds_and_trains_adapters():
     assert llm_moved and all('lora_' in k for k in llm_moved)
     assert {k for k in moved if 'lora_B' in k}, 'adapters did not learn'
     assert not any(k.startswith('backbone.') for k in moved)
+
+
+def test_random_model_query_tokens_get_sane_gradients():
+    """transformers zero-fills query tokens; from zeros the Q-Former's
+    LayerNorm would scale their gradient by ~1e6."""
+    captioner = build_captioner('t5')
+    assert 0.015 < captioner.neck.query_tokens.std().item() < 0.025
+    loss = captioner(
+        torch.randn(2, 2, 3, 32, 32),
+        caption_samples(['a red circle', 'a blue square']),
+        mode='loss',
+    )['loss_caption']
+    loss.backward()
+    assert captioner.neck.query_tokens.grad.abs().max().item() < 100
+
+
+def test_half_precision_vit_and_bf16_llm_from_config():
+    captioner = build_captioner(
+        't5', backbone=dict(dtype='float16'), head=dict(dtype='bfloat16')
+    )
+    assert captioner.backbone.vision_model.dtype == torch.float16
+    assert captioner.neck.qformer.dtype == torch.float32
+    assert captioner.head.language_model.dtype == torch.bfloat16
+    logs = train_step(captioner, steps=1)
+    assert torch.isfinite(logs[0]['loss'])
+    assert captioner.neck.query_tokens.dtype == torch.float32

@@ -6,6 +6,7 @@ so that one ``pretrained=`` fills all of them from one checkpoint.
 
 from typing import Optional, Union
 
+import torch
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
@@ -59,7 +60,15 @@ def load_blip2(
         return AutoModelForImageTextToText.from_pretrained(
             pretrained, config=config
         )
-    return AutoModelForImageTextToText.from_config(config)
+    model = AutoModelForImageTextToText.from_config(config)
+    # transformers zero-fills the query tokens (they are always loaded from
+    # a checkpoint there). Identical zero queries hit the Q-Former's first
+    # LayerNorm with zero variance, which scales their gradient by ~1e6, so
+    # a random model starts them from N(0, initializer_range) instead.
+    torch.nn.init.normal_(
+        model.query_tokens, std=config.qformer_config.initializer_range
+    )
+    return model
 
 
 def load_tokenizer(

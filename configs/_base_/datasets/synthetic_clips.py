@@ -51,16 +51,10 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
-        type=dataset_type,
+        val_dataloader['dataset'],
         ann_file=f'{data_root}/annotations/test.json',
-        data_prefix=dict(video=f'{data_root}/videos'),
-        pipeline=test_pipeline,
-        test_mode=True,
     ),
 )
 

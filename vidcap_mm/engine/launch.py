@@ -1,0 +1,50 @@
+"""What tools/train.py and tools/test.py share: launch arguments, the work
+directory, and building the Runner (with gloo on machines without a GPU)."""
+
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from .distributed import cpu_model_wrapper_cfg, init_cpu_process_group
+
+
+def add_launch_arguments(
+    parser: argparse.ArgumentParser, example: str
+) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``."""
+    parser.add_argument('--work-dir', help='where logs and results go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override config entries, e.g. {example}',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+
+
+def apply_launch_arguments(cfg: Config, args: argparse.Namespace) -> None:
+    """Set the launcher and the work directory (command line, else the
+    config's, else ``work_dirs/<config name>``)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('work_dirs', name)
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The Runner; on a CPU-only machine the processes talk over gloo."""
+    if init_cpu_process_group(cfg.launcher):
+        cfg.setdefault('model_wrapper_cfg', cpu_model_wrapper_cfg())
+    return Runner.from_cfg(cfg)
