@@ -6,11 +6,12 @@ _base_ = [
     '../_base_/schedules/demo_cpu.py',
     '../_base_/default_runtime.py',
 ]
-# Nothing is pretrained here, so the LLM learns too; runs from a real
-# checkpoint keep it frozen (the head's default).
+# Nothing is pretrained here, so the ViT and the LLM learn too; runs from a
+# real checkpoint keep both frozen (the parts' default).
 model = dict(
+    backbone=dict(frozen=False),
     head=dict(
         frozen=False,
         generation_cfg=dict(num_beams=3, max_new_tokens=12, min_length=0),
-    )
+    ),
 )

@@ -1,7 +1,10 @@
 """tools/train.py and tools/test.py end to end on synthetic clips (CPU)."""
 
+import glob
 import json
+import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -72,9 +75,7 @@ def trained(tmp_path_factory):
 
 
 def losses(work_dir):
-    (scalars,) = __import__('glob').glob(
-        osp.join(work_dir, '*', 'vis_data', 'scalars.json')
-    )
+    (scalars,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     with open(scalars) as f:
         records = [json.loads(line) for line in f]
     return [r['loss'] for r in records if 'loss' in r]
@@ -89,7 +90,7 @@ def test_train_lowers_the_loss_and_saves_checkpoints(trained):
     assert osp.exists(osp.join(work_dir, 'epoch_3.pth'))
     best = [
         f
-        for f in __import__('os').listdir(work_dir)
+        for f in os.listdir(work_dir)
         if f.startswith('best_caption_CIDEr_plus_BLEU_4')
     ]
     assert len(best) == 1
@@ -150,3 +151,45 @@ def test_resume_continues_from_the_last_epoch(trained, tmp_path):
     assert checkpoint['meta']['epoch'] == 4
     assert checkpoint['meta']['iter'] == 4 * 6
     assert not osp.exists(osp.join(resumed, 'epoch_1.pth'))
+
+
+def test_two_process_training_on_cpu(trained, tmp_path):
+    """tools/dist_train.sh with 2 processes: gloo instead of NCCL, DDP
+    without device ids, each rank half of the data."""
+    _, _, options = trained
+    work_dir = str(tmp_path / 'dist')
+    env = dict(os.environ, PORT=str(_free_port()))
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    result = subprocess.run(
+        [
+            'bash',
+            'tools/dist_train.sh',
+            CONFIG,
+            '2',
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            *options,
+            'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1',
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert 'Distributed training: True' in output
+    assert 'MMDistributedDataParallel' in output
+    # 24 captions / 2 ranks / batch 4 = 3 iterations per rank.
+    assert 'Epoch(train) [1][3/3]' in output
+    assert 'caption/CIDEr' in output
+    assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

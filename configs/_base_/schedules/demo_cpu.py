@@ -1,7 +1,7 @@
 # A short, fast schedule for the tiny CPU demo models.
 _base_ = ['./adamw_warmup_cosine_epochs.py']
 max_epochs = 12
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
