@@ -6,6 +6,7 @@ hands it to MMEngine's Runner.
 
 import argparse
 
+import torch
 from mmengine.config import Config
 
 from vidcap_mm.engine.launch import (
@@ -59,10 +60,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     apply_launch_arguments(cfg, args)
     if args.amp:
+        if not torch.cuda.is_available():
+            raise ValueError(
+                "--amp needs a GPU (MMEngine's AmpOptimWrapper); this "
+                'machine has none. Train without --amp on CPU.'
+            )
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(
-                f'--amp needs an OptimWrapper, the config has ' f'{wrapper}.'
+                f'--amp needs an OptimWrapper, the config has {wrapper}.'
             )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
