@@ -104,3 +104,10 @@ def test_predict_sets_pred_caption(llm_kind):
             captioner.head.generate(captioner.extract_feat(video))
         )
     assert [sample.pred_caption for sample in out] == expected
+
+
+def test_lora_on_an_unfrozen_llm_is_rejected():
+    with pytest.raises(ValueError, match='frozen LLM'):
+        build_captioner(
+            't5', head=dict(frozen=False, lora=dict(r=2, target_modules=['q']))
+        )

@@ -89,15 +89,17 @@ class LLMCaptionHead(BaseModule):
                     'tokens for this tokenizer; it must be exactly one.'
                 )
             self.end_token_id = end_ids[0]
-        if (
-            len(tokenizer)
-            > language_model.get_input_embeddings().num_embeddings
-        ):
+        num_embeddings = language_model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > num_embeddings:
             raise ValueError(
                 f'The tokenizer has {len(tokenizer)} tokens but the language '
-                'model only '
-                f'{language_model.get_input_embeddings().num_embeddings} '
-                'embeddings: they do not belong together.'
+                f'model only {num_embeddings} embeddings: they do not belong '
+                'together.'
+            )
+        if lora is not None and not frozen:
+            raise ValueError(
+                'lora= trains adapters on a frozen LLM (peft freezes the '
+                'base weights); drop frozen=False or lora=.'
             )
         self.generation_cfg = dict(
             num_beams=5, max_new_tokens=32, min_length=5
