@@ -1,5 +1,18 @@
 """Data transforms of vidcap_mm (registered in mmaction's TRANSFORMS)."""
 
 from .formatting import PackCaptionInputs
+from .loading import DecordVideoDecode, DecordVideoInit, VideoReadError
+from .sampling import EvenlySpacedSample, HeadTailSample
+from .text import SEED_PUNCTUATION, CleanCaptionText, clean_caption
 
-__all__ = ['PackCaptionInputs']
+__all__ = [
+    'PackCaptionInputs',
+    'DecordVideoInit',
+    'DecordVideoDecode',
+    'VideoReadError',
+    'HeadTailSample',
+    'EvenlySpacedSample',
+    'CleanCaptionText',
+    'clean_caption',
+    'SEED_PUNCTUATION',
+]

