@@ -120,3 +120,61 @@ def test_not_json(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nowhere.json'):
         _build(str(tmp_path / 'nowhere.json'))
+
+
+def test_per_video_training(tmp_path):
+    dataset = _build(
+        _write(tmp_path / 'ann.json', RECORDS), train_samples='per_video'
+    )
+    assert [dataset.get_data_info(i)['video_id'] for i in range(4)] == [
+        'vid_a',
+        'vid_b',
+        'c',
+        '7',
+    ]
+    assert len(dataset) == 4
+    drawn = {dataset[1]['caption'] for _ in range(50)}
+    assert drawn == {'b one', 'b two'}  # a random reference each fetch
+    assert dataset[1]['gt_captions'] == ['b one', 'b two']
+    with pytest.raises(ValueError, match='train_samples'):
+        _build(_write(tmp_path / 'b.json', RECORDS), train_samples='x')
+
+
+def test_get_references(tmp_path):
+    for test_mode in (False, True):
+        dataset = _build(
+            _write(tmp_path / 'ann.json', RECORDS), test_mode=test_mode
+        )
+        assert dataset.get_references() == {
+            'vid_a': ['a one', 'a two'],
+            'vid_b': ['b one', 'b two'],
+            'c': ['c one'],
+            '7': ['d one'],
+        }
+
+
+@pytest.mark.parametrize(
+    'dataset_type',
+    [
+        'VideoCaptionDataset',
+        'MSRVTTCaptionDataset',
+        'MSVDCaptionDataset',
+        'VATEXCaptionDataset',
+    ],
+)
+def test_presets_by_split(tmp_path, dataset_type):
+    (tmp_path / 'annotations').mkdir()
+    _write(tmp_path / 'annotations' / 'train.json', RECORDS)
+    _write(tmp_path / 'annotations' / 'val.json', RECORDS[:2])
+    build = dict(type=dataset_type, data_root=str(tmp_path), pipeline=[])
+    train = DATASETS.build(dict(build, split='train'))
+    val = DATASETS.build(dict(build, split='val'))
+    assert isinstance(train, VideoCaptionDataset)
+    assert not train.test_mode and val.test_mode
+    assert len(train) == 6 and len(val) == 2
+    assert val[1]['filename'] == osp.join(str(tmp_path), 'videos', 'b.mp4')
+    assert val[1]['gt_captions'] == ['b one', 'b two']
+    with pytest.raises(ValueError, match='split must be one of'):
+        DATASETS.build(dict(build, split='dev'))
+    with pytest.raises(FileNotFoundError, match='annotations/test.json'):
+        DATASETS.build(dict(build, split='test'))

@@ -1,16 +1,42 @@
-"""Datasets, transforms and synthetic data of vidcap_mm.
+"""Datasets, transforms, samplers and synthetic data of vidcap_mm.
 
-Importing this package registers the dataset and transforms into
-mmaction's ``DATASETS`` and ``TRANSFORMS``.
+Importing this package registers the datasets, transforms and samplers into
+mmaction's ``DATASETS``, ``TRANSFORMS`` and ``DATA_SAMPLERS``.
 """
 
-from .caption_dataset import VideoCaptionDataset
+from .caption_dataset import (
+    AnnotationError,
+    MSRVTTCaptionDataset,
+    MSVDCaptionDataset,
+    VATEXCaptionDataset,
+    VideoCaptionDataset,
+)
+from .samplers import RatioMixSampler
 from .synthetic import SYNTHETIC_VOCABULARY, generate_synthetic_clips
-from .transforms import PackCaptionInputs
+from .transforms import (
+    CleanCaptionText,
+    DecordVideoDecode,
+    DecordVideoInit,
+    EvenlySpacedSample,
+    HeadTailSample,
+    PackCaptionInputs,
+    VideoReadError,
+)
 
 __all__ = [
     'VideoCaptionDataset',
+    'MSRVTTCaptionDataset',
+    'MSVDCaptionDataset',
+    'VATEXCaptionDataset',
+    'AnnotationError',
+    'RatioMixSampler',
     'PackCaptionInputs',
+    'DecordVideoInit',
+    'DecordVideoDecode',
+    'VideoReadError',
+    'HeadTailSample',
+    'EvenlySpacedSample',
+    'CleanCaptionText',
     'SYNTHETIC_VOCABULARY',
     'generate_synthetic_clips',
 ]
