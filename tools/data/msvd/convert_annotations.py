@@ -1,0 +1,35 @@
+"""Convert MSVD's descriptions and clip mapping to the LAVIS layout.
+
+Example::
+
+    python tools/data/msvd/convert_annotations.py data/msvd \
+        AllVideoDescriptions.txt youtube_mapping.txt
+"""
+
+import argparse
+
+from vidcap_mm.datasets.converters import (
+    convert_msvd,
+    summarize,
+    write_caption_splits,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        'out_dir', help='dataset root: writes annotations/{split}.json'
+    )
+    parser.add_argument(
+        'descriptions',
+        help='AllVideoDescriptions.txt or "MSR Video Description Corpus.csv"',
+    )
+    parser.add_argument('mapping', help='youtube_mapping.txt')
+    parser.add_argument('--video-ext', default='.avi')
+    args = parser.parse_args()
+    splits = convert_msvd(args.descriptions, args.mapping, args.video_ext)
+    print(summarize(splits, write_caption_splits(splits, args.out_dir)))
+
+
+if __name__ == '__main__':
+    main()
