@@ -1,0 +1,216 @@
+"""Clips per second of our training data path against a plain loader.
+
+Ours: :class:`VideoCaptionDataset` with the seed's training pipeline from
+``configs/_base_/datasets/msrvtt.py`` (decode at the model size, head-tail
+sampling, random resized crop, flip, caption cleaning), then
+``ActionDataPreprocessor`` normalising the batch. Plain: a per-sample
+decord loader doing the seed's work in each worker (open the file with
+decord's default threads, head-tail indices, decode at the model size,
+random resized crop with bicubic interpolation, flip, normalise to float).
+Both read the same clips with the same number of frames.
+
+By default the clips are copies of the real H.264 test clip
+(``tests/datasets/data/bikes_h264.mp4``, 640 x 272); ``--video`` takes
+another file and ``--ann-file`` / ``--video-dir`` a real dataset.
+
+Example::
+
+    python tools/analysis_tools/benchmark_loader.py --workers 1 2
+"""
+
+import argparse
+import json
+import os
+import os.path as osp
+import shutil
+import tempfile
+import time
+
+import decord
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmaction.registry import DATASETS, MODELS
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DefaultScope
+from torch.utils.data import DataLoader, Dataset
+
+import vidcap_mm  # noqa: F401  (registers our classes)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CLIP_MEAN = [122.770938, 116.7460125, 104.09373615]
+CLIP_STD = [68.5005327, 66.6321579, 70.32316305]
+
+
+class PlainDecordClips(Dataset):
+    """The seed's per-sample loading, written plainly for comparison."""
+
+    def __init__(self, files, num_frames, size):
+        self.files = files
+        self.num_frames = num_frames
+        self.size = size
+        self.mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1) / 255
+        self.std = torch.tensor(CLIP_STD).view(1, 3, 1, 1) / 255
+
+    def __len__(self):
+        return len(self.files)
+
+    def _head_tail(self, total):
+        half = total // 2
+        head = sorted(np.random.choice(half, self.num_frames // 2, False))
+        tail = sorted(
+            np.random.choice(
+                total - half, self.num_frames - self.num_frames // 2, False
+            )
+            + half
+        )
+        return [int(i) for i in head + tail]
+
+    def __getitem__(self, idx):
+        reader = decord.VideoReader(
+            self.files[idx], width=self.size, height=self.size
+        )
+        frames = reader.get_batch(self._head_tail(len(reader))).asnumpy()
+        clip = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+        # Random resized crop, area 0.5-1.0, aspect 3/4-4/3, one per clip.
+        area = self.size * self.size * np.random.uniform(0.5, 1.0)
+        ratio = np.exp(np.random.uniform(np.log(3 / 4), np.log(4 / 3)))
+        w = min(self.size, int(round(np.sqrt(area * ratio))))
+        h = min(self.size, int(round(np.sqrt(area / ratio))))
+        y = np.random.randint(0, self.size - h + 1)
+        x = np.random.randint(0, self.size - w + 1)
+        clip = F.interpolate(
+            clip[:, :, y : y + h, x : x + w],
+            size=(self.size, self.size),
+            mode='bicubic',
+            align_corners=False,
+        )
+        if np.random.rand() < 0.5:
+            clip = clip.flip(-1)
+        return (clip - self.mean) / self.std, 'caption'
+
+
+def _clips(args, tmp_dir):
+    """Annotation file and video directory to read."""
+    if args.ann_file:
+        return args.ann_file, args.video_dir
+    video_dir = osp.join(tmp_dir, 'videos')
+    os.makedirs(video_dir)
+    ext = osp.splitext(args.video)[1]
+    records = []
+    for i in range(args.num_clips):
+        name = f'clip{i:04d}{ext}'
+        shutil.copy(args.video, osp.join(video_dir, name))
+        records.append(dict(video=name, caption='A clip.', image_id=name))
+    ann_file = osp.join(tmp_dir, 'train.json')
+    with open(ann_file, 'w') as f:
+        json.dump(records, f)
+    return ann_file, video_dir
+
+
+def _time(loader, on_batch, max_batches):
+    """Clips per second after the first batch (worker start excluded)."""
+    it = iter(loader)
+    on_batch(next(it))
+    count, start = 0, time.perf_counter()
+    for i, batch in enumerate(it):
+        count += on_batch(batch)
+        if i + 2 >= max_batches:
+            break
+    return count / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--ann-file', help='LAVIS-layout annotations')
+    parser.add_argument('--video-dir', default='', help='with --ann-file')
+    parser.add_argument(
+        '--video',
+        default=osp.join(REPO, 'tests', 'datasets', 'data', 'bikes_h264.mp4'),
+        help='clip copied --num-clips times when no --ann-file',
+    )
+    parser.add_argument('--num-clips', type=int, default=96)
+    parser.add_argument('--num-frames', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--max-batches', type=int, default=12)
+    parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'datasets', 'msrvtt.py')
+    )
+    pipeline = []
+    for step in cfg.train_pipeline:
+        step = step.to_dict()
+        if step['type'] == 'HeadTailSample':
+            step['num_frames'] = args.num_frames
+        if step['type'] == 'DecordVideoInit':
+            step['resize'] = (args.size, args.size)
+        if step['type'] == 'Resize':
+            step['scale'] = (args.size, args.size)
+        pipeline.append(step)
+
+    with (
+        tempfile.TemporaryDirectory() as tmp_dir,
+        DefaultScope.overwrite_default_scope('mmaction'),
+    ):
+        ann_file, video_dir = _clips(args, tmp_dir)
+        ours = DATASETS.build(
+            dict(
+                type='VideoCaptionDataset',
+                ann_file=ann_file,
+                data_prefix=dict(video=video_dir),
+                pipeline=pipeline,
+                train_samples='per_video',
+            )
+        )
+        files = [ours.get_data_info(i)['filename'] for i in range(len(ours))]
+        plain = PlainDecordClips(files, args.num_frames, args.size)
+        preprocessor = MODELS.build(
+            dict(
+                type='ActionDataPreprocessor',
+                mean=CLIP_MEAN,
+                std=CLIP_STD,
+                format_shape='NCHW',
+            )
+        )
+
+        def ours_batch(batch):
+            inputs = preprocessor(batch)['inputs']
+            return inputs.shape[0]
+
+        def plain_batch(batch):
+            return batch[0].shape[0]
+
+        print(
+            f'{len(files)} clips, {args.num_frames} frames at '
+            f'{args.size} x {args.size}, batch {args.batch_size}, '
+            f'{args.max_batches} batches timed after the first'
+        )
+        print(f'{"workers":>7} {"ours":>9} {"plain":>9} {"ratio":>6}')
+        for workers in args.workers:
+            rates = []
+            for dataset, collate, on_batch in (
+                (ours, pseudo_collate, ours_batch),
+                (plain, None, plain_batch),
+            ):
+                torch.manual_seed(args.seed)
+                loader = DataLoader(
+                    dataset,
+                    batch_size=args.batch_size,
+                    shuffle=True,
+                    num_workers=workers,
+                    collate_fn=collate,
+                )
+                rates.append(_time(loader, on_batch, args.max_batches))
+            print(
+                f'{workers:>7} {rates[0]:>7.1f}/s {rates[1]:>7.1f}/s '
+                f'{rates[0] / rates[1]:>5.2f}x'
+            )
+
+
+if __name__ == '__main__':
+    main()
