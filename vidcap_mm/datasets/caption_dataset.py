@@ -97,9 +97,6 @@ class VideoCaptionDataset(BaseActionDataset):
     #: Splits a preset knows; the converters in ``tools/data`` write
     #: ``annotations/{split}.json`` for each.
     SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
-    #: References per video in the official val / test sets (documentation
-    #: only; None for user data).
-    REFERENCES_PER_VIDEO: Optional[str] = None
 
     def __init__(
         self,
@@ -394,7 +391,7 @@ class MSRVTTCaptionDataset(VideoCaptionDataset):
     ``videos/video{N}.mp4``.
     """
 
-    REFERENCES_PER_VIDEO = '20'
+    METAINFO = dict(dataset_name='MSR-VTT', references_per_video=20)
 
 
 @DATASETS.register_module()
@@ -408,7 +405,7 @@ class MSVDCaptionDataset(VideoCaptionDataset):
     ``videos/{youtube_id}_{start}_{end}.avi``.
     """
 
-    REFERENCES_PER_VIDEO = 'about 40'
+    METAINFO = dict(dataset_name='MSVD', references_per_video='about 40')
 
 
 @DATASETS.register_module()
@@ -421,4 +418,4 @@ class VATEXCaptionDataset(VideoCaptionDataset):
     ``test`` from the public test file; files ``videos/{videoID}.mp4``.
     """
 
-    REFERENCES_PER_VIDEO = '10'
+    METAINFO = dict(dataset_name='VATEX', references_per_video=10)

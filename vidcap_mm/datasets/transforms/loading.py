@@ -59,7 +59,10 @@ class DecordVideoInit(BaseTransform):
     container, or fewer frames than ``min_frames``.
 
     Decoding at the model's input size (``resize``) is the seed's way: frames
-    are scaled by ffmpeg while decoding, without keeping full-size copies.
+    are scaled by ffmpeg while decoding, without keeping full-size copies,
+    whatever the stored resolution (odd sizes included). Frames are sampled
+    by index, never by time, so variable frame rates need nothing special;
+    rotation metadata is applied by decord before scaling.
 
     Required Keys:
 
