@@ -1,26 +1,23 @@
 # Synthetic clips (coloured shapes on plain backgrounds) made by
 # `python tools/data/make_synthetic_clips.py data/synthetic_clips`.
-# Frames are decoded with decord and resized to the tiny ViT's 32 x 32.
+# The seed's sampling at toy size: head-tail frames for training, evenly
+# spaced ones for evaluation, decoded straight at the tiny ViT's 32 x 32.
 dataset_type = 'VideoCaptionDataset'
 data_root = 'data/synthetic_clips'
 num_frames = 4
 image_size = 32
 
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=num_frames, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='DecordVideoInit', resize=(image_size, image_size)),
+    dict(type='HeadTailSample', num_frames=num_frames),
+    dict(type='DecordVideoDecode'),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackCaptionInputs'),
 ]
 test_pipeline = [
-    dict(type='DecordInit'),
-    dict(
-        type='UniformSample', clip_len=num_frames, num_clips=1, test_mode=True
-    ),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='DecordVideoInit', resize=(image_size, image_size)),
+    dict(type='EvenlySpacedSample', num_frames=num_frames),
+    dict(type='DecordVideoDecode'),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackCaptionInputs'),
 ]
