@@ -18,6 +18,8 @@ the scored batch (pycocoevalcap's way, and the seed's) or from a whole
 reference corpus given once (:meth:`CiderD.from_corpus`).
 """
 
+import ctypes
+import ctypes.util
 from typing import (
     Any,
     Dict,
@@ -36,6 +38,21 @@ MAX_N = 4
 # uint64 holds up to four words and the order is implied by the code.
 _BASE = 1 << 16
 _MAX_WORDS = _BASE - 1
+
+
+def _release_freed_memory() -> None:
+    """Give the heap that glibc keeps after freeing temporaries back.
+
+    Building a corpus index frees far more temporaries than it keeps;
+    glibc holds on to that memory (its mmap threshold grows after large
+    frees), which more than doubled the process's resident memory.
+    """
+    name = ctypes.util.find_library('c')
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, 'malloc_trim'):  # glibc only
+        libc.malloc_trim(0)
 
 
 class _Vocabulary:
@@ -109,7 +126,14 @@ def _ngram_counts(words: np.ndarray, owner: np.ndarray) -> tuple:
 
 
 class _References:
-    """References of a set of videos: n-gram weights, norms, lengths."""
+    """References of a set of videos: n-gram table, df, norms, lengths.
+
+    Kept compact for a large corpus: per reference n-gram only its table
+    index, order and count (weights are recomputed for the few references
+    of a call), built in chunks of videos so that temporaries stay small.
+    """
+
+    _CHUNK_VIDEOS = 2048
 
     def __init__(
         self,
@@ -123,39 +147,86 @@ class _References:
             raise ValueError('CIDEr-D: a video has no reference caption.')
         self.video_ptr = np.concatenate([[0], np.cumsum(num_refs)])
         self.sigma = sigma
-        captions = [c for refs in refs_per_video for c in refs]
-        words, owner = vocab.encode(captions, grow=grow)
-        ref, code, order, count = _ngram_counts(words, owner)
-        del words, owner
+        num_videos = len(refs_per_video)
+        chunks = range(0, num_videos, self._CHUNK_VIDEOS)
+
+        def ngrams(first: int, grow: bool) -> tuple:
+            chunk = refs_per_video[first : first + self._CHUNK_VIDEOS]
+            words, owner = vocab.encode([c for r in chunk for c in r], grow)
+            ref, code, order, count = _ngram_counts(words, owner)
+            return ref + self.video_ptr[first], code, order, count
+
+        # Two passes over the captions (the second re-encodes them) rather
+        # than keeping every n-gram code of a large corpus in memory.
+        video_codes = []
+        for first in chunks:
+            ref, code, _, _ = ngrams(first, grow)
+            # The distinct n-grams of each video, for df.
+            video = np.searchsorted(self.video_ptr, ref, side='right') - 1
+            sort = np.lexsort((code, video))
+            vc, cc = video[sort], code[sort]
+            new = np.ones(len(cc), dtype=bool)
+            new[1:] = (cc[1:] != cc[:-1]) | (vc[1:] != vc[:-1])
+            video_codes.append(cc[new])
+            del ref, code, video, sort, vc, cc, new
         # df: in how many videos' references each n-gram occurs.
-        video = np.searchsorted(self.video_ptr, ref, side='right') - 1
-        sort = np.lexsort((code, video))
-        vc, cc = video[sort], code[sort]
-        new = np.ones(len(cc), dtype=bool)
-        new[1:] = (cc[1:] != cc[:-1]) | (vc[1:] != vc[:-1])
-        self.table, df = np.unique(cc[new], return_counts=True)
-        del vc, cc, new, sort, video
-        self.log_n = float(np.log(float(len(refs_per_video))))
-        self.table_weight = self.log_n - np.log(
-            np.maximum(1.0, df.astype(np.float64))
-        )
-        gidx, weight = self.lookup(code, count)
-        self.gidx = gidx  # -1: n-gram outside the df table
-        self.weight = weight
-        self.order = order
-        self.ref_ptr = np.searchsorted(ref, np.arange(len(captions) + 1))
-        self.norm = _norms(ref, order, weight, len(captions))
-        self.length = _bigram_counts(ref, order, count, len(captions))
+        codes = np.concatenate(video_codes)
+        del video_codes
+        self.table, df = np.unique(codes, return_counts=True)
+        del codes
+        self.df = df.astype(np.uint32)
+        del df
+        self.log_n = float(np.log(float(num_videos)))
+
+        num_captions = int(self.video_ptr[-1])
+        self.norm = np.zeros((num_captions, MAX_N))
+        self.length = np.zeros(num_captions)
+        refs, gidx, orders, counts = [], [], [], []
+        for first in chunks:
+            ref, code, order, count = ngrams(first, False)
+            if count.max(initial=0) > np.iinfo(np.uint16).max:
+                raise ValueError(
+                    'CIDEr-D: a caption repeats an n-gram more than 65535 '
+                    'times.'
+                )
+            index, weight = self.lookup(code, count)
+            lo = int(self.video_ptr[first])
+            hi = int(
+                self.video_ptr[min(first + self._CHUNK_VIDEOS, num_videos)]
+            )
+            local = ref - lo
+            self.norm[lo:hi] = _norms(local, order, weight, hi - lo)
+            self.length[lo:hi] = _bigram_counts(local, order, count, hi - lo)
+            refs.append(ref.astype(np.int32))
+            gidx.append(index.astype(np.int32))
+            orders.append(order)
+            counts.append(count.astype(np.uint16))
+        refs = np.concatenate(refs)
+        self.ref_ptr = np.searchsorted(refs, np.arange(num_captions + 1))
+        del refs
+        self.gidx = np.concatenate(gidx)
+        self.order = np.concatenate(orders)
+        self.count = np.concatenate(counts)
+        _release_freed_memory()
+
+    def idf(self, index: np.ndarray) -> np.ndarray:
+        """``log N - log(max(1, df))`` of table entries."""
+        df = self.df[index].astype(np.float64)
+        return self.log_n - np.log(np.maximum(1.0, df))
+
+    def entry_weight(self, entry: np.ndarray) -> np.ndarray:
+        """tf-idf weights of reference n-gram entries."""
+        return self.count[entry] * self.idf(self.gidx[entry])
 
     def lookup(self, code: np.ndarray, count: np.ndarray) -> tuple:
         """Table index (-1 if absent) and tf-idf weight of n-grams."""
+        if not len(self.table):
+            return np.full(len(code), -1, np.int64), count * self.log_n
         pos = np.searchsorted(self.table, code)
-        pos = np.minimum(pos, max(len(self.table) - 1, 0))
-        if len(self.table):
-            found = self.table[pos] == code
-        else:
-            found = np.zeros(len(code), dtype=bool)
-        idf = np.where(found, self.table_weight[pos], self.log_n)
+        pos = np.minimum(pos, len(self.table) - 1)
+        found = self.table[pos] == code
+        # Absent: df 0, so log(max(1, 0)) = 0 as in pycocoevalcap.
+        idf = np.where(found, self.idf(pos), self.log_n)
         gidx = np.where(found, pos, -1).astype(np.int64)
         return gidx, count * idf
 
@@ -222,7 +293,7 @@ def _score(
     pair_ref = np.repeat(lo - np.cumsum(matches) + matches, matches)
     pair_ref = pair_ref + np.arange(matches.sum())
     w_hyp = weight[pair_hyp]
-    w_ref = refs.weight[entry[pair_ref]]
+    w_ref = refs.entry_weight(entry[pair_ref])
     row = entry_row[pair_ref]
     c = cand[pair_hyp]
     n = order[pair_hyp].astype(np.int64)

@@ -552,6 +552,7 @@ _ASSIMILATIONS = {
     'gimme': ('gim', 'me'),
     'wanna': ('wan', 'na'),
 }
+_HAS_ASSIMILATION = regex.compile('(?i)' + '|'.join(_ASSIMILATIONS))
 
 
 def _to_utf16_units(text: str) -> str:
@@ -591,11 +592,6 @@ def _lex(text: str, end: int) -> list:
 
 def _line_tokens(line: str, context: str) -> list:
     """Lower-cased CoreNLP tokens of one line (a caption)."""
-    if _SIMPLE_LINE.fullmatch(line):
-        tokens = []
-        for word in line.lower().split():
-            tokens.extend(_ASSIMILATIONS.get(word, (word,)))
-        return tokens
     text = _to_utf16_units(line)
     tokens = _lex(text + _to_utf16_units(context), len(text))
     return [_from_utf16_units(t).lower() for t in tokens]
@@ -621,7 +617,14 @@ def tokenize_captions(captions) -> list:
     lines = [c.translate(JAVA_LINE_BREAKS) for c in captions]
     out = []
     for i, line in enumerate(lines):
-        out.append(_drop_punctuation(_line_tokens(line, _context(lines, i))))
+        if _SIMPLE_LINE.fullmatch(line):
+            words = line.lower().split()
+            if _HAS_ASSIMILATION.search(line) is not None:
+                words = [t for w in words for t in _ASSIMILATIONS.get(w, (w,))]
+            out.append(' '.join(words))
+        else:
+            tokens = _line_tokens(line, _context(lines, i))
+            out.append(_drop_punctuation(tokens))
     return out
 
 
@@ -632,12 +635,12 @@ def _context(lines: list, i: int) -> str:
     reaches at most one character past the first non-blank line.
     """
     parts = []
-    for line in lines[i + 1 :]:
-        parts.append('\n' + line)
-        if line.strip(' \t\u00a0\u3000'):
+    for j in range(i + 1, len(lines)):
+        parts.append('\n' + lines[j])
+        if lines[j].strip(' \t\u00a0\u3000'):
+            if j + 1 < len(lines):
+                parts.append('\n')
             break
-    if i + 1 + len(parts) < len(lines):
-        parts.append('\n')
     return ''.join(parts)
 
 
