@@ -1,0 +1,200 @@
+"""Time the SCST reward: pycocoevalcap's way against ours.
+
+One SCST step scores ``--videos`` x ``--candidates`` sampled captions, each
+against the ``--refs`` references of its video (MSR-VTT-like captions
+generated here: lower-case, 5-15 words, a Zipf-distributed vocabulary). The
+script prints
+
+* the pycocoevalcap way, as the seed does at every step: its Java PTB
+  tokenizer (one call for the references, one for the candidates) and its
+  ``Cider`` (document frequencies from the step's references);
+* ours computing the same numbers (Python PTB tokenizer + numpy CIDEr-D,
+  batch document frequencies), the speed ratio and the largest absolute
+  difference of the scores;
+* ours as SCST uses it (``CiderDReward``, corpus document frequencies from
+  a ``--corpus``-caption training set built once), and that start-up's time
+  and memory.
+
+Example::
+
+    python tools/analysis_tools/benchmark_reward.py --repeat 5
+"""
+
+import argparse
+import os
+import resource
+import time
+
+import numpy as np
+from pycocoevalcap.cider.cider import Cider
+from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+from vidcap_mm.evaluation.cider import CiderD
+from vidcap_mm.evaluation.cider_reward import CiderDReward
+from vidcap_mm.evaluation.java_runtime import ensure_java
+from vidcap_mm.evaluation.ptb_tokenizer import tokenize_captions
+
+_SYLLABLES = (
+    'ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi '
+    'mo mu na ne ni no nu ra re ri ro ru sa se si so su ta te ti to tu'
+).split()
+_COMMON = (
+    'a the is are man woman person people dog cat car playing talking '
+    'walking running in on of and with to at video game song music girl '
+    'boy someone cooking kitchen road street field ball team'
+).split()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--videos', type=int, default=64)
+    parser.add_argument('--candidates', type=int, default=5)
+    parser.add_argument('--refs', type=int, default=20)
+    parser.add_argument('--corpus', type=int, default=130_000)
+    parser.add_argument('--vocab', type=int, default=12_000)
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args()
+
+
+class CaptionGenerator:
+    """MSR-VTT-like captions: each video has a topic of its own words."""
+
+    def __init__(self, vocab_size: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        words = list(_COMMON)
+        seen = set(words)
+        while len(words) < vocab_size:
+            k = int(self.rng.integers(1, 4))
+            word = ''.join(self.rng.choice(_SYLLABLES, k))
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+        self.words = np.array(words)
+        p = 1.0 / np.arange(1, len(words) + 1)
+        self.p = p / p.sum()
+
+    def video(self, num_captions: int) -> list:
+        topic = self.rng.choice(self.words, 8, p=self.p)
+        return [self.caption(topic) for _ in range(num_captions)]
+
+    def caption(self, topic: np.ndarray) -> str:
+        length = int(self.rng.integers(5, 16))
+        from_topic = self.rng.random(length) < 0.5
+        words = np.where(
+            from_topic,
+            self.rng.choice(topic, length),
+            self.rng.choice(self.words, length, p=self.p),
+        )
+        return ' '.join(words)
+
+
+def _rss_mib() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pycocoevalcap_step(candidates, references) -> np.ndarray:
+    """The seed's way: two Java PTB calls, then pycocoevalcap's Cider."""
+    tokenizer = PTBTokenizer()
+    gts = tokenizer.tokenize(
+        {
+            i: [{'caption': c} for c in refs]
+            for i, refs in enumerate(references)
+        }
+    )
+    res = tokenizer.tokenize(
+        {i: [{'caption': c}] for i, c in enumerate(candidates)}
+    )
+    _, scores = Cider().compute_score(gts, res)
+    return np.asarray(scores)
+
+
+def ours_step(candidates, references) -> np.ndarray:
+    """The same numbers without Java."""
+    flat = tokenize_captions([c for refs in references for c in refs])
+    size = len(references[0])
+    refs = [flat[i : i + size] for i in range(0, len(flat), size)]
+    return CiderD().score_batch(tokenize_captions(candidates), refs)
+
+
+def best_time(function, repeat: int):
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return min(times), float(np.median(times)), result
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_java()
+    gen = CaptionGenerator(args.vocab, args.seed)
+    num_corpus_videos = max(args.corpus // args.refs, args.videos)
+    corpus = {
+        f'video{i}': gen.video(args.refs) for i in range(num_corpus_videos)
+    }
+    num_captions = sum(len(v) for v in corpus.values())
+
+    rss0 = _rss_mib()
+    start = time.perf_counter()
+    reward = CiderDReward(corpus)
+    startup = time.perf_counter() - start
+    rss1 = _rss_mib()
+    peak = _peak_rss_mib()
+
+    video_ids = [
+        f'video{i}'
+        for i in gen.rng.choice(num_corpus_videos, args.videos, replace=False)
+    ]
+    step_videos = [v for v in video_ids for _ in range(args.candidates)]
+    candidates = []
+    for video in step_videos:
+        topic = np.array(' '.join(corpus[video]).split())
+        candidates.append(gen.caption(topic))
+    references = [corpus[v] for v in step_videos]
+
+    coco_best, coco_median, coco = best_time(
+        lambda: pycocoevalcap_step(candidates, references), args.repeat
+    )
+    ours_best, ours_median, ours = best_time(
+        lambda: ours_step(candidates, references), args.repeat
+    )
+    reward_best, reward_median, _ = best_time(
+        lambda: reward(candidates, step_videos), args.repeat
+    )
+    diff = float(np.abs(coco - ours).max())
+
+    print(
+        f'step: {args.videos} videos x {args.candidates} candidates, '
+        f'{args.refs} references per video; best / median of '
+        f'{args.repeat}'
+    )
+    print(
+        f'pycocoevalcap (Java PTB + Cider, batch df): '
+        f'{coco_best * 1e3:9.1f} / {coco_median * 1e3:.1f} ms'
+    )
+    print(
+        f'ours, same numbers (batch df):             '
+        f'{ours_best * 1e3:9.1f} / {ours_median * 1e3:.1f} ms   '
+        f'x{coco_best / ours_best:.0f}   max |diff| {diff:.2e}'
+    )
+    print(
+        f'ours, SCST reward (corpus df):             '
+        f'{reward_best * 1e3:9.1f} / {reward_median * 1e3:.1f} ms   '
+        f'x{coco_best / reward_best:.0f}'
+    )
+    print(
+        f'start-up on {num_captions} captions ({num_corpus_videos} videos): '
+        f'{startup:.2f} s, memory +{rss1 - rss0:.0f} MiB kept, '
+        f'peak +{max(peak - rss0, 0):.0f} MiB'
+    )
+
+
+if __name__ == '__main__':
+    main()
