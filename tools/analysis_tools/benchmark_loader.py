@@ -46,8 +46,9 @@ CLIP_STD = [68.5005327, 66.6321579, 70.32316305]
 class PlainDecordClips(Dataset):
     """The seed's per-sample loading, written plainly for comparison."""
 
-    def __init__(self, files, num_frames, size):
+    def __init__(self, files, num_frames, size, num_threads=0):
         self.files = files
+        self.num_threads = num_threads
         self.num_frames = num_frames
         self.size = size
         self.mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1) / 255
@@ -69,7 +70,10 @@ class PlainDecordClips(Dataset):
 
     def __getitem__(self, idx):
         reader = decord.VideoReader(
-            self.files[idx], width=self.size, height=self.size
+            self.files[idx],
+            width=self.size,
+            height=self.size,
+            num_threads=self.num_threads,
         )
         frames = reader.get_batch(self._head_tail(len(reader))).asnumpy()
         clip = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
@@ -136,6 +140,13 @@ def main():
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--max-batches', type=int, default=12)
     parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
+    parser.add_argument(
+        '--plain-threads',
+        type=int,
+        default=0,
+        help="decord threads of the plain loader (0, decord's default, is "
+        "the seed's; ours uses 1)",
+    )
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
 
@@ -168,7 +179,9 @@ def main():
             )
         )
         files = [ours.get_data_info(i)['filename'] for i in range(len(ours))]
-        plain = PlainDecordClips(files, args.num_frames, args.size)
+        plain = PlainDecordClips(
+            files, args.num_frames, args.size, args.plain_threads
+        )
         preprocessor = MODELS.build(
             dict(
                 type='ActionDataPreprocessor',
@@ -188,7 +201,8 @@ def main():
         print(
             f'{len(files)} clips, {args.num_frames} frames at '
             f'{args.size} x {args.size}, batch {args.batch_size}, '
-            f'{args.max_batches} batches timed after the first'
+            f'{args.max_batches} batches timed after the first, plain '
+            f'loader with decord num_threads={args.plain_threads}'
         )
         print(f'{"workers":>7} {"ours":>9} {"plain":>9} {"ratio":>6}')
         for workers in args.workers:
