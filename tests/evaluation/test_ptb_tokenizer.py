@@ -1,0 +1,129 @@
+"""Our PTB tokenizer gives pycocoevalcap's (Java) tokens."""
+
+import random
+
+import numpy as np
+import pytest
+from pycocoevalcap.cider.cider import Cider
+
+from tests.evaluation.java_reference import java_tokenize
+from tests.evaluation.ptb_corpus import (
+    ENDINGS,
+    FRAGMENTS,
+    adversarial_captions,
+    synthetic_captions,
+)
+from vidcap_mm.evaluation.cider import CiderD
+from vidcap_mm.evaluation.ptb_tokenizer import PTBTokenizer, tokenize_captions
+
+NUM_ADVERSARIAL = 2400
+
+
+@pytest.fixture(scope='module')
+def corpus():
+    return adversarial_captions(NUM_ADVERSARIAL) + synthetic_captions()
+
+
+@pytest.fixture(scope='module')
+def java_tokens(corpus):
+    """All captions through pycocoevalcap's Java tokenizer, in one call."""
+    return java_tokenize(corpus)
+
+
+def test_corpus_covers_every_rule(corpus):
+    assert len(corpus) >= 3000
+    text = '\n'.join(corpus)
+    for group, fragments in FRAGMENTS.items():
+        missing = [f for f in fragments if f not in text]
+        assert not missing, f'{group}: {missing}'
+
+
+def test_same_tokens_as_java_for_every_caption(corpus, java_tokens):
+    ours = tokenize_captions(corpus)
+    differ = [
+        (c, j, o) for c, j, o in zip(corpus, java_tokens, ours) if j != o
+    ]
+    assert not differ, f'{len(differ)} of {len(corpus)} differ: {differ[:5]}'
+    # A real check: Java changed most adversarial captions.
+    changed = sum(c != j for c, j in zip(corpus, java_tokens))
+    assert changed > NUM_ADVERSARIAL // 2
+
+
+def test_cider_from_raw_captions_matches_pycocoevalcap(corpus, java_tokens):
+    """Raw captions -> our tokens -> our CIDEr-D equals raw captions ->
+    Java tokens -> pycocoevalcap's Cider, for every candidate."""
+    rng = random.Random(0)
+    positions = list(range(len(corpus)))
+    rng.shuffle(positions)
+    gts_java, res_java, gts_ours, res_ours = {}, {}, {}, {}
+    ours = tokenize_captions(corpus)
+    for video in range(len(corpus) // 6):
+        refs = positions[6 * video : 6 * video + 5]
+        cand = positions[6 * video + 5]
+        gts_java[video] = [java_tokens[i] for i in refs]
+        res_java[video] = [java_tokens[cand]]
+        gts_ours[video] = [ours[i] for i in refs]
+        res_ours[video] = [ours[cand]]
+    _, expected = Cider().compute_score(gts_java, res_java)
+    _, scores = CiderD().compute_score(gts_ours, res_ours)
+    assert len(scores) >= 500
+    assert np.abs(scores - np.asarray(expected)).max() <= 1e-9
+
+
+@pytest.mark.parametrize('ending', ENDINGS[:8] + ('it is a.', 'etc.'))
+def test_last_caption_of_a_call(ending):
+    # The look-ahead of the last line hits the end of the file.
+    captions = ['The dog runs', f'a man said {ending}']
+    assert tokenize_captions(captions) == java_tokenize(captions)
+
+
+# Java's output, recorded; these run without Java.
+@pytest.mark.parametrize(
+    'captions, expected',
+    [
+        (['it is a.', 'The dog runs'], ['it is a', 'the dog runs']),
+        (['it is a.', 'the dog runs'], ['it is a.', 'the dog runs']),
+        (['it is a.'], ['it is a.']),
+        (['the U.S.', 'He left'], ['the u.s.', 'he left']),
+        (['Acme Inc.', 'The end'], ['acme inc.', 'the end']),
+        (
+            ['He isn\'t (really) "happy"!!'],
+            ["he is n't -lrb- really -rrb- happy !!"],
+        ),
+        (
+            ["AT&T's 1,000.50 e-mail and/or 3/4"],
+            ["at&t 's 1,000.50 e-mail and/or 3/4"],
+        ),
+        (
+            ['  caf\u00e9 \u00d7 \U0001f600 Z\u00fcrich  '],
+            ['caf\u00e9 \u00d7 z\u00fcrich'],
+        ),
+        ([''], ['']),
+        (['I cannot, gonna'], ['i can not gon na']),
+        (['-LRB- [x] {y}'], ['-lrb- -lsb- x -rsb- -lcb- y -rcb-']),
+    ],
+)
+def test_recorded_java_output(captions, expected):
+    assert tokenize_captions(captions) == expected
+
+
+def test_java_line_breaks_are_spaces():
+    # Java would start new lines here and shift later captions; we read
+    # them as spaces, as CaptionMetric feeds Java.
+    broken = ['a man\rwalks.\u2028It', 'a\x0bb\x0cc\u2029d', 'e\nf', 'The end']
+    spaced = ['a man walks. It', 'a b c d', 'e f', 'The end']
+    assert tokenize_captions(broken) == tokenize_captions(spaced)
+    assert tokenize_captions(broken) == java_tokenize(broken)
+
+
+def test_pycocoevalcap_interface():
+    captions = {
+        'v1': [{'caption': 'A dog, running.'}, {'caption': 'a cat'}],
+        'v0': [{'caption': 'Mr. Smith'}],
+        'empty': [],
+    }
+    assert PTBTokenizer().tokenize(captions) == {
+        'v1': ['a dog running', 'a cat'],
+        'v0': ['mr. smith'],
+    }
+    assert PTBTokenizer().tokenize({}) == {}
