@@ -34,13 +34,14 @@ def test_wrappers(tmp_path, mmaction_scope):
     assert concat[4]['gt_captions'] == ['big 1']
     repeat = RepeatDataset(small, times=3)
     assert len(repeat) == 9 and repeat[7]['video_id'] == 'small1'
-    # A built ConcatDataset keeps each part's own settings.
+    # A built ConcatDataset keeps each part's own settings; presets mix
+    # with user data (equal metainfo, as ConcatDataset requires).
     built = DATASETS.build(
         dict(
             type='ConcatDataset',
             datasets=[
                 dict(
-                    type='VideoCaptionDataset',
+                    type='MSRVTTCaptionDataset',
                     ann_file=str(tmp_path / 'small.json'),
                 ),
                 dict(

@@ -391,8 +391,6 @@ class MSRVTTCaptionDataset(VideoCaptionDataset):
     ``videos/video{N}.mp4``.
     """
 
-    METAINFO = dict(dataset_name='MSR-VTT', references_per_video=20)
-
 
 @DATASETS.register_module()
 class MSVDCaptionDataset(VideoCaptionDataset):
@@ -405,8 +403,6 @@ class MSVDCaptionDataset(VideoCaptionDataset):
     ``videos/{youtube_id}_{start}_{end}.avi``.
     """
 
-    METAINFO = dict(dataset_name='MSVD', references_per_video='about 40')
-
 
 @DATASETS.register_module()
 class VATEXCaptionDataset(VideoCaptionDataset):
@@ -417,5 +413,3 @@ class VATEXCaptionDataset(VideoCaptionDataset):
     ``vatex_validation_v1.0.json`` and, when its English captions are given,
     ``test`` from the public test file; files ``videos/{videoID}.mp4``.
     """
-
-    METAINFO = dict(dataset_name='VATEX', references_per_video=10)
