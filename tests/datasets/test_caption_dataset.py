@@ -151,6 +151,8 @@ def test_get_references(tmp_path):
             'c': ['c one'],
             '7': ['d one'],
         }
+    lazy = _build(_write(tmp_path / 'ann.json', RECORDS), lazy_init=True)
+    assert lazy.get_references()['vid_b'] == ['b one', 'b two']
 
 
 @pytest.mark.parametrize(

@@ -320,6 +320,8 @@ class VideoCaptionDataset(BaseActionDataset):
         Returns:
             dict[str, list[str]]: Video id -> its captions, in file order.
         """
+        if not self._fully_initialized:  # built with lazy_init=True
+            self.full_init()
         return {k: list(v) for k, v in self._references.items()}
 
     def get_data_info(self, idx: int) -> dict:
