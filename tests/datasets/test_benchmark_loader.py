@@ -24,6 +24,8 @@ def test_benchmark_loader_runs(monkeypatch, capsys):
             '2',
             '--workers',
             '0',
+            '--repeats',
+            '1',
         ],
     )
     runpy.run_path(script, run_name='__main__')
