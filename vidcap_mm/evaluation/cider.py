@@ -133,7 +133,7 @@ class _References:
     of a call), built in chunks of videos so that temporaries stay small.
     """
 
-    _CHUNK_VIDEOS = 2048
+    _CHUNK_VIDEOS = 512
 
     def __init__(
         self,
@@ -158,9 +158,10 @@ class _References:
 
         # Two passes over the captions (the second re-encodes them) rather
         # than keeping every n-gram code of a large corpus in memory.
-        video_codes = []
+        video_codes, sizes = [], []
         for first in chunks:
             ref, code, _, _ = ngrams(first, grow)
+            sizes.append(len(code))
             # The distinct n-grams of each video, for df.
             video = np.searchsorted(self.video_ptr, ref, side='right') - 1
             sort = np.lexsort((code, video))
@@ -169,20 +170,28 @@ class _References:
             new[1:] = (cc[1:] != cc[:-1]) | (vc[1:] != vc[:-1])
             video_codes.append(cc[new])
             del ref, code, video, sort, vc, cc, new
-        # df: in how many videos' references each n-gram occurs.
+        # df: in how many videos' references each n-gram occurs (sorted
+        # in place: np.unique would hold two more copies of every code).
         codes = np.concatenate(video_codes)
         del video_codes
-        self.table, df = np.unique(codes, return_counts=True)
-        del codes
-        self.df = df.astype(np.uint32)
-        del df
+        codes.sort()
+        first = np.flatnonzero(np.diff(codes, prepend=~codes[:1]) != 0)
+        self.table = codes[first]
+        self.df = np.diff(first, append=len(codes)).astype(np.uint32)
+        del codes, first
         self.log_n = float(np.log(float(num_videos)))
 
         num_captions = int(self.video_ptr[-1])
         self.norm = np.zeros((num_captions, MAX_N))
         self.length = np.zeros(num_captions)
-        refs, gidx, orders, counts = [], [], [], []
-        for first in chunks:
+        total = int(sum(sizes))
+        self.gidx = np.empty(total, np.int32)
+        self.order = np.empty(total, np.int8)
+        self.count = np.empty(total, np.uint16)
+        self.ref_ptr = np.empty(num_captions + 1, np.int64)
+        self.ref_ptr[-1] = total
+        start = 0
+        for first, size in zip(chunks, sizes):
             ref, code, order, count = ngrams(first, False)
             if count.max(initial=0) > np.iinfo(np.uint16).max:
                 raise ValueError(
@@ -191,22 +200,19 @@ class _References:
                 )
             index, weight = self.lookup(code, count)
             lo = int(self.video_ptr[first])
-            hi = int(
-                self.video_ptr[min(first + self._CHUNK_VIDEOS, num_videos)]
-            )
+            last = min(first + self._CHUNK_VIDEOS, num_videos)
+            hi = int(self.video_ptr[last])
             local = ref - lo
             self.norm[lo:hi] = _norms(local, order, weight, hi - lo)
             self.length[lo:hi] = _bigram_counts(local, order, count, hi - lo)
-            refs.append(ref.astype(np.int32))
-            gidx.append(index.astype(np.int32))
-            orders.append(order)
-            counts.append(count.astype(np.uint16))
-        refs = np.concatenate(refs)
-        self.ref_ptr = np.searchsorted(refs, np.arange(num_captions + 1))
-        del refs
-        self.gidx = np.concatenate(gidx)
-        self.order = np.concatenate(orders)
-        self.count = np.concatenate(counts)
+            self.ref_ptr[lo:hi] = start + np.searchsorted(
+                local, np.arange(hi - lo)
+            )
+            end = start + size
+            self.gidx[start:end] = index
+            self.order[start:end] = order
+            self.count[start:end] = count
+            start = end
         _release_freed_memory()
 
     def idf(self, index: np.ndarray) -> np.ndarray:
