@@ -13,7 +13,9 @@ script prints
   difference of the scores;
 * ours as SCST uses it (``CiderDReward``, corpus document frequencies from
   a ``--corpus``-caption training set built once), and that start-up's time
-  and memory.
+  and memory (resident memory kept after it, and its peak);
+* the seed's own reward (each candidate against its record's reference
+  only, batch document frequencies), pycocoevalcap's way and ours.
 
 Example::
 
@@ -169,6 +171,17 @@ def main() -> None:
         lambda: reward(candidates, step_videos), args.repeat
     )
     diff = float(np.abs(coco - ours).max())
+    # The seed's reward: each candidate against its record's own reference.
+    own = [[refs[0]] for refs in references]
+    seed_reward = CiderDReward(mode='seed')
+    coco_seed_best, _, coco_seed = best_time(
+        lambda: pycocoevalcap_step(candidates, own), args.repeat
+    )
+    seed_best, seed_median, ours_seed = best_time(
+        lambda: seed_reward(candidates, references=[r[0] for r in own]),
+        args.repeat,
+    )
+    seed_diff = float(np.abs(coco_seed - ours_seed).max())
 
     print(
         f'step: {args.videos} videos x {args.candidates} candidates, '
@@ -188,6 +201,12 @@ def main() -> None:
         f'ours, SCST reward (corpus df):             '
         f'{reward_best * 1e3:9.1f} / {reward_median * 1e3:.1f} ms   '
         f'x{coco_best / reward_best:.0f}'
+    )
+    print(
+        f'seed mode (own reference only, batch df): pycocoevalcap '
+        f'{coco_seed_best * 1e3:.1f} ms, ours {seed_best * 1e3:.1f} / '
+        f'{seed_median * 1e3:.1f} ms   x{coco_seed_best / seed_best:.0f}   '
+        f'max |diff| {seed_diff:.2e}'
     )
     print(
         f'start-up on {num_captions} captions ({num_corpus_videos} videos): '
