@@ -95,8 +95,8 @@ def test_last_caption_of_a_call(ending):
             ["at&t 's 1,000.50 e-mail and/or 3/4"],
         ),
         (
-            ['  caf\u00e9 \u00d7 \U0001f600 Z\u00fcrich  '],
-            ['caf\u00e9 \u00d7 z\u00fcrich'],
+            ['  café \u00d7 \U0001f600 Zürich  '],
+            ['café \u00d7 zürich'],
         ),
         ([''], ['']),
         (['I cannot, gonna'], ['i can not gon na']),

@@ -36,10 +36,8 @@ from vidcap_mm.evaluation.cider_reward import CiderDReward
 from vidcap_mm.evaluation.java_runtime import ensure_java
 from vidcap_mm.evaluation.ptb_tokenizer import tokenize_captions
 
-_SYLLABLES = (
-    'ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi '
-    'mo mu na ne ni no nu ra re ri ro ru sa se si so su ta te ti to tu'
-).split()
+# Made-up words of one to three consonant-vowel syllables.
+_SYLLABLES = [c + v for c in 'bdklmnrst' for v in 'aeiou']
 _COMMON = (
     'a the is are man woman person people dog cat car playing talking '
     'walking running in on of and with to at video game song music girl '

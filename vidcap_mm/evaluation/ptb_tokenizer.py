@@ -32,7 +32,7 @@ import regex
 # pycocoevalcap drops these tokens after tokenization. Its list has the
 # bracket tokens in upper case while the output is lower-cased, so "-lrb-"
 # and friends survive into the scored captions.
-PUNCTUATIONS = frozenset(
+PUNCTUATION_TOKENS = frozenset(
     ["''", "'", '``', '`', '-LRB-', '-RRB-', '-LCB-', '-RCB-']
     + ['.', '?', '!', ',', ':', '-', '--', '...', ';']
 )
@@ -71,7 +71,7 @@ NEWLINE = r'(?:\r\n|[\n\r\u2028\u2029\x0b\x0c\x85])'
 SPACENL = _alt(SPACE, NEWLINE)
 SPACENLS = SPACENL + '+'
 UPPER = r'\p{Lu}'
-DIGIT = r'[\p{Nd}\u07C0-\u07C9]'
+DIGIT = r'[\d\u07C0-\u07C9]'  # \d: any Unicode decimal digit
 LETTER_CLASS = r'\p{L}'
 NAME_CHARS = r'[A-Za-z0-9_:.\-]'
 SGML = (
@@ -97,7 +97,7 @@ DOLSIGN2 = (
     r'\uFFE0\uFFE1\uFFE5\uFFE6]'
 )
 SPAMP = _ci('&amp;')
-SPLET = '&[aeiouAEIOU]' + _ci_alt('acute|grave|uml') + ';'
+LETTER_ENTITY = '&[aeiouAEIOU]' + _ci_alt('acute|grave|uml') + ';'
 # Letters JFlex's [:letter:] missed, which CoreNLP adds by hand.
 LETTER_EXTRA = (
     r'[\u00AD\u0237-\u024F\u02C2-\u02C5\u02D2-\u02DF\u02E5-\u02FF'
@@ -113,7 +113,7 @@ LETTER_EXTRA = (
     r'\u0C3E-\u0C56\u0D3E-\u0D44\u0D46-\u0D48\u0E30-\u0E3A\u0E47-\u0E4E'
     r'\u0EB1-\u0EBC\u0EC8-\u0ECD]'
 )
-LETTER = _alt(LETTER_CLASS, SPLET, LETTER_EXTRA)
+LETTER = _alt(LETTER_CLASS, LETTER_ENTITY, LETTER_EXTRA)
 LD = _alt(LETTER, DIGIT)
 WORD = rf'{LETTER}{LD}*(?:[.!?]{LETTER}{LD}*)*'
 FILENAME_EXT = _ci_alt(
@@ -123,7 +123,7 @@ FILENAME_EXT = _ci_alt(
 FILENAME = rf'{LD}+(?:[.]{LD}+)*[.]{FILENAME_EXT}'
 APOS = _alt(r"['\u0092\u2019]", _ci('&apos;'))
 APOSETC = _alt(APOS, r'[`\u0091\u2018\u201B]')
-L_OR_D = r'[\p{L}\p{Nd}]'
+L_OR_D = r'[\p{L}\d]'
 THING_PART = rf'(?:[dDoOlL]{APOSETC}{L_OR_D})?{L_OR_D}+'
 THING = rf'{THING_PART}(?:[\-_\u058A\u2010\u2011]{THING_PART})*'
 THINGA = rf'[A-Z]+(?:(?:[+&]|{SPAMP})[A-Z]+)+'
@@ -241,7 +241,7 @@ ABTITLE = _alt(
     _ci('Gov') + _ci('s') + '?',
     _ci_alt('Adm|Rev|Maj|Sgt|Cpl|Pvt|Capt'),
     _ci('St') + _ci('e') + '?',
-    _ci_alt('Ave|Pres|Lieut|Hon|Brig'),
+    _ci_alt('Ave|Pres|Lieut|Hon|Brig'),  # codespell:ignore
     _ci('C') + _ci('o') + '?' + _ci('mdr'),
     _ci_alt('Pfc|Spc'),
     _ci('Supt') + _ci('s') + '?',
@@ -468,7 +468,7 @@ _RULES = [
         SPACENLS + _ACRONYM_NEXT + SPACENL,
         _acronym_at_sentence_end,
     ),
-    (ABBREV3, SPACENL + r'?\p{Nd}', _keep),
+    (ABBREV3, SPACENL + r'?\d', _keep),
     (
         _alt(_ci('pt') + '[eyEY]', _ci('co')) + r'\.',
         SPACE + _ci_alt('ltd|lim'),
@@ -600,7 +600,7 @@ def _line_tokens(line: str, context: str) -> list:
 def _drop_punctuation(tokens: list) -> str:
     """pycocoevalcap's post-processing of one output line."""
     line = ' '.join(tokens).rstrip()
-    return ' '.join(w for w in line.split(' ') if w not in PUNCTUATIONS)
+    return ' '.join(w for w in line.split(' ') if w not in PUNCTUATION_TOKENS)
 
 
 def tokenize_captions(captions) -> list:
