@@ -92,28 +92,41 @@ def test_bad_video_raises(
     assert "(video id 'bad')" in text
 
 
-def test_skip_invalid_videos(tmp_path, video_dir, mmaction_scope, warnings):
+@pytest.mark.parametrize('train_samples', ['per_caption', 'per_video'])
+def test_skip_invalid_videos(
+    tmp_path, video_dir, mmaction_scope, warnings, train_samples
+):
     records = [GOOD] + [
-        dict(video=video, caption='x', image_id=video)
+        dict(video=video, caption=caption, image_id=video)
         for video, _ in VIDEO_CASES
+        for caption in ('x', 'y')  # two samples per bad video per epoch
     ]
-    dataset = _dataset(tmp_path, video_dir, records, skip_invalid=True)
-    for _ in range(3):  # three "epochs"
+    dataset = _dataset(
+        tmp_path,
+        video_dir,
+        records,
+        skip_invalid=True,
+        train_samples=train_samples,
+    )
+    for _ in range(3):  # three epochs
         for idx in range(len(dataset)):
             packed = dataset[idx]
             # Every bad sample is replaced by the only good one.
             assert packed['data_samples'].video_id == 'good'
     # Counted every time (replacements are random, so bad ones can be
-    # drawn again), logged once per file.
+    # drawn again)...
     assert set(dataset.skipped_videos) == {
         str(video_dir / video) for video, _ in VIDEO_CASES
     }
     assert min(dataset.skipped_videos.values()) >= 3
+    # ... logged once per epoch per file, whatever the replacements hit.
     messages = [r.getMessage() for r in warnings]
-    assert len(messages) == len(VIDEO_CASES)
-    assert 'skipping unreadable video' in messages[0]
-    assert 'record 1' in messages[0]
-    assert '6 file(s) skipped so far' in messages[-1]
+    assert len(messages) == 3 * len(VIDEO_CASES)
+    for video, _ in VIDEO_CASES:
+        assert sum(f'videos/{video} ' in m for m in messages) == 3
+    assert 'skipped unreadable video' in messages[0]
+    assert 'ann.json: record 1' in messages[0]
+    assert '6 file(s) skipped here so far' in messages[-1]
 
 
 def test_no_skip_in_test_mode(tmp_path, video_dir, mmaction_scope):

@@ -65,9 +65,11 @@ class VideoCaptionDataset(BaseActionDataset):
     video, its id, the annotation file and the record. With
     ``skip_invalid=True`` bad records are dropped at load (counted, one
     warning listing them) and, in training, unreadable videos are replaced
-    by another random sample (counted in :attr:`skipped_videos`, one
-    warning per file and worker process). Evaluation never skips a video:
-    scores on a silently smaller set would be wrong.
+    by another random sample (counted in :attr:`skipped_videos` per
+    process, and logged once per epoch per file: when the sampler asks for
+    the video's first sample, not when a random replacement hits it).
+    Evaluation never skips a video: scores on a silently smaller set would
+    be wrong.
 
     Data infos hold ``filename`` (full video path), ``video_id``,
     ``caption``, ``gt_captions``, ``record_index`` (the video's first
@@ -133,6 +135,10 @@ class VideoCaptionDataset(BaseActionDataset):
         self.train_samples = train_samples
         self.skip_invalid = skip_invalid
         self._references: Dict[str, Tuple[str, ...]] = {}
+        # Video id -> index of its first sample: a skipped video is logged
+        # when the sampler asks for that one, so once per epoch.
+        self._first_sample: Dict[str, int] = {}
+        self._requested: Optional[int] = None
         #: Unreadable videos skipped in this process: filename -> count.
         self.skipped_videos: Dict[str, int] = {}
         super().__init__(
@@ -211,11 +217,18 @@ class VideoCaptionDataset(BaseActionDataset):
             )
 
         if self.test_mode or self.train_samples == 'per_video':
-            return [
+            data_list = [
                 info(video_id, entry['captions'][0])
                 for video_id, entry in videos.items()
             ]
-        return [info(video_id, caption) for video_id, caption in samples]
+        else:
+            data_list = [
+                info(video_id, caption) for video_id, caption in samples
+            ]
+        self._first_sample = {}
+        for idx, data_info in enumerate(data_list):
+            self._first_sample.setdefault(data_info['video_id'], idx)
+        return data_list
 
     def _load_records(self) -> list:
         """Read the annotation file and check that it is a non-empty list."""
@@ -340,6 +353,13 @@ class VideoCaptionDataset(BaseActionDataset):
             data_info['caption'] = random.choice(refs)
         return data_info
 
+    def __getitem__(self, idx: int) -> dict:
+        # Remember which index the sampler asked for: mmengine's
+        # __getitem__ then calls prepare_data with it and, if that returns
+        # None, with random replacements.
+        self._requested = idx
+        return super().__getitem__(idx)
+
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx``.
 
@@ -355,6 +375,8 @@ class VideoCaptionDataset(BaseActionDataset):
             VideoReadError: If the video cannot be read (naming the
                 annotation file and record).
         """
+        # Only the first call of a __getitem__ is the sampler's request.
+        requested, self._requested = self._requested == idx, None
         data_info = self.get_data_info(idx)
         try:
             return self.pipeline(data_info)
@@ -367,20 +389,18 @@ class VideoCaptionDataset(BaseActionDataset):
                 raise VideoReadError(
                     err.filename, f'{err.reason}; from {context}', err.video_id
                 ) from None
-            self._note_skipped(err, context)
+            count = self.skipped_videos.get(err.filename, 0) + 1
+            self.skipped_videos[err.filename] = count
+            first = self._first_sample.get(data_info['video_id'])
+            if requested and idx == first:
+                print_log(
+                    f'skip_invalid: skipped unreadable video {err} (from '
+                    f'{context}), {count} time(s) in this process; '
+                    f'{len(self.skipped_videos)} file(s) skipped here so far',
+                    logger='current',
+                    level=logging.WARNING,
+                )
             return None
-
-    def _note_skipped(self, err: VideoReadError, context: str) -> None:
-        count = self.skipped_videos.get(err.filename, 0) + 1
-        self.skipped_videos[err.filename] = count
-        if count == 1:
-            print_log(
-                f'skip_invalid: skipping unreadable video {err} (from '
-                f'{context}); {len(self.skipped_videos)} file(s) skipped '
-                'so far in this process',
-                logger='current',
-                level=logging.WARNING,
-            )
 
 
 @DATASETS.register_module()
