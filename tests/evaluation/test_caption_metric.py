@@ -36,25 +36,21 @@ def score(samples, scorers=FAST_SCORERS, **kwargs):
 
 
 @pytest.fixture(scope='module')
-def full_scores():
-    """(our metric's scores, pycocoevalcap's own) with all default scorers.
+def meteor():
+    """One METEOR scorer for the module: each instance starts a JVM that
+    takes 8 s or more on a small machine (METEOR is stateless between
+    calls, so sharing it changes no score)."""
+    return Meteor()
 
-    The reference reuses the METEOR instance our metric created (kept alive
-    here; METEOR is stateless between calls) because each instance starts a
-    JVM that takes 8 s or more on a small machine.
-    """
-    meteors = []
 
-    def make_meteor():
-        meteors.append(Meteor())
-        return meteors[-1]
-
+@pytest.fixture(scope='module')
+def full_scores(meteor):
+    """(our metric's scores, pycocoevalcap's own) with all default scorers."""
     metric = CaptionMetric()
-    with mock.patch.object(caption_metric, 'Meteor', side_effect=make_meteor):
+    with mock.patch.object(caption_metric, 'Meteor', return_value=meteor):
         metric.process(None, SAMPLES[:3])
         metric.process(None, SAMPLES[3:])
         ours = metric.evaluate(len(SAMPLES))
-    (meteor,) = meteors
 
     gts, res = coco_inputs(SAMPLES)
     tokenizer = PTBTokenizer()
@@ -275,17 +271,11 @@ def test_config_build_and_checkpoint_name(full_scores):
     assert hook.key_indicators == [key]
 
 
-def test_python_tokenizer_gives_the_same_scores(full_scores):
+def test_python_tokenizer_gives_the_same_scores(full_scores, meteor):
     """Our tokenizer: pycocoevalcap's numbers, METEOR included."""
-    meteors = []
-
-    def make_meteor():
-        meteors.append(Meteor())
-        return meteors[-1]
-
     metric = CaptionMetric(tokenizer='python')
     assert metric.tokenizer == 'python'
-    with mock.patch.object(caption_metric, 'Meteor', side_effect=make_meteor):
+    with mock.patch.object(caption_metric, 'Meteor', return_value=meteor):
         metric.process(None, SAMPLES)
         ours = metric.evaluate(len(SAMPLES))
     assert ours == full_scores[1]
