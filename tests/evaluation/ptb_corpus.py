@@ -564,6 +564,32 @@ ENDINGS = (
 )
 
 
+# Words that end a caption with a period: abbreviations of every kind that
+# CoreNLP knows (the period may stay in the token, depending on the next
+# caption) and plain words (the period is a token of its own).
+PERIOD_WORDS = (
+    'Jan Sept Fri Thurs Ariz Az Calif Ga Ill ill Kans Mass mass Miss miss '
+    'Ore Pa Tex Wash Wisc Inc Cos Corp Pty Ptes Ltd Bhd Univ est sq Jr Bros '
+    'Blvd Esq etc al seq Bldg Mr Mrs Ms Drs Profs Sens Atty Gen Govs Capt '
+    'Pres '  # codespell:ignore
+    'Ste Lieut Cmdr Comdr Supts Mt Ft Mlle Msgr vs Alex Wm Cie cf '
+    'TREAS Ph Invt Natl Mfg Mtg Dept ca figs prop nos art bldg pp op a I x '
+    'horse dog man cannot gonna me not the runs'
+).split()
+
+
+def period_endings(seed: int = 0) -> List[str]:
+    """Captions ending in "word." followed by a varied next caption."""
+    rng = random.Random(seed)
+    captions = []
+    for word in PERIOD_WORDS:
+        for form in (word, word.lower(), word.upper()):
+            start = rng.choice(SENTENCE_STARTS + ('5 dogs',))
+            captions.append(f'{rng.choice(WORDS)} {form}.')
+            captions.append(f'{start} runs'.strip())
+    return captions
+
+
 def _case(rng: random.Random, text: str) -> str:
     roll = rng.random()
     if roll < 0.6:

@@ -11,6 +11,7 @@ from tests.evaluation.ptb_corpus import (
     ENDINGS,
     FRAGMENTS,
     adversarial_captions,
+    period_endings,
     synthetic_captions,
 )
 from vidcap_mm.evaluation.cider import CiderD
@@ -21,7 +22,11 @@ NUM_ADVERSARIAL = 2400
 
 @pytest.fixture(scope='module')
 def corpus():
-    return adversarial_captions(NUM_ADVERSARIAL) + synthetic_captions()
+    return (
+        adversarial_captions(NUM_ADVERSARIAL)
+        + period_endings()
+        + synthetic_captions()
+    )
 
 
 @pytest.fixture(scope='module')

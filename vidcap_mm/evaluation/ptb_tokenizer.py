@@ -553,6 +553,39 @@ _ASSIMILATIONS = {
     'wanna': ('wan', 'na'),
 }
 _HAS_ASSIMILATION = regex.compile('(?i)' + '|'.join(_ASSIMILATIONS))
+# Such a line ending in "word." (many references do) is the same with the
+# period dropped, unless a rule can keep the period in the word's token:
+# then the slow path decides, with the next line as look-ahead.
+_SIMPLE_SENTENCE = regex.compile(r'([A-Za-z \t]*?)([A-Za-z]+)\.[ \t]*')
+_PERIOD_IN_TOKEN = regex.compile(
+    _alt(
+        ABBREV1,
+        ABBREV2,
+        ABBREV3,
+        ACRONYM,
+        _alt(_ci('pt') + '[eyEY]', _ci('co')) + r'\.',
+    ),
+    regex.POSIX | regex.V0,
+)
+
+
+def _simple_words(line: str):
+    """The words of a line of plain words, else None (slow path)."""
+    if not _SIMPLE_LINE.fullmatch(line):
+        match = _SIMPLE_SENTENCE.fullmatch(line)
+        if match is None:
+            return None
+        last = match[2]
+        if (
+            _PERIOD_IN_TOKEN.fullmatch(last + '.')
+            or last.lower() in _ASSIMILATIONS
+        ):
+            return None
+        line = match[1] + last
+    words = line.lower().split()
+    if _HAS_ASSIMILATION.search(line) is not None:
+        words = [t for w in words for t in _ASSIMILATIONS.get(w, (w,))]
+    return words
 
 
 def _to_utf16_units(text: str) -> str:
@@ -617,10 +650,8 @@ def tokenize_captions(captions) -> list:
     lines = [c.translate(JAVA_LINE_BREAKS) for c in captions]
     out = []
     for i, line in enumerate(lines):
-        if _SIMPLE_LINE.fullmatch(line):
-            words = line.lower().split()
-            if _HAS_ASSIMILATION.search(line) is not None:
-                words = [t for w in words for t in _ASSIMILATIONS.get(w, (w,))]
+        words = _simple_words(line)
+        if words is not None:
             out.append(' '.join(words))
         else:
             tokens = _line_tokens(line, _context(lines, i))
