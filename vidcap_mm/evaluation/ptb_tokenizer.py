@@ -556,7 +556,6 @@ _HAS_ASSIMILATION = regex.compile('(?i)' + '|'.join(_ASSIMILATIONS))
 # Such a line ending in "word." (many references do) is the same with the
 # period dropped, unless a rule can keep the period in the word's token:
 # then the slow path decides, with the next line as look-ahead.
-_SIMPLE_SENTENCE = regex.compile(r'([A-Za-z \t]*?)([A-Za-z]+)\.[ \t]*')
 _PERIOD_IN_TOKEN = regex.compile(
     _alt(
         ABBREV1,
@@ -567,21 +566,30 @@ _PERIOD_IN_TOKEN = regex.compile(
     ),
     regex.POSIX | regex.V0,
 )
+_period_may_stay: dict = {}  # last word -> bool, a cache
+_BLANKS = regex.compile(SPACE + '+')
+_PLAIN_WORD = regex.compile(r'[A-Za-z]+(?=[ \t])')
 
 
 def _simple_words(line: str):
     """The words of a line of plain words, else None (slow path)."""
     if not _SIMPLE_LINE.fullmatch(line):
-        match = _SIMPLE_SENTENCE.fullmatch(line)
-        if match is None:
+        body = line.rstrip(' \t')
+        if not body.endswith('.'):
             return None
-        last = match[2]
-        if (
-            _PERIOD_IN_TOKEN.fullmatch(last + '.')
-            or last.lower() in _ASSIMILATIONS
-        ):
+        body = body[:-1]
+        if not body[-1:].isalpha() or not _SIMPLE_LINE.fullmatch(body):
             return None
-        line = match[1] + last
+        last = body.rsplit(None, 1)[-1]
+        stays = _period_may_stay.get(last)
+        if stays is None:
+            stays = _period_may_stay[last] = bool(
+                _PERIOD_IN_TOKEN.fullmatch(last + '.')
+                or last.lower() in _ASSIMILATIONS
+            )
+        if stays:
+            return None
+        line = body
     words = line.lower().split()
     if _HAS_ASSIMILATION.search(line) is not None:
         words = [t for w in words for t in _ASSIMILATIONS.get(w, (w,))]
@@ -610,6 +618,18 @@ def _lex(text: str, end: int) -> list:
     tokens = []
     pos = 0
     while pos < end:
+        # Shortcuts, equal to the rules: no rule but SPACES starts with a
+        # blank, and a run of ASCII letters before a blank is one token
+        # (the assimilations aside) whichever rule matches it.
+        blanks = _BLANKS.match(text, pos)
+        if blanks is not None:
+            pos = blanks.end()
+            continue
+        word = _PLAIN_WORD.match(text, pos)
+        if word is not None:
+            tokens.extend(_ASSIMILATIONS.get(word[0].lower(), (word[0],)))
+            pos = word.end()
+            continue
         best_len, best = -1, None
         for pattern, action in _COMPILED:
             match = pattern.match(text, pos)
