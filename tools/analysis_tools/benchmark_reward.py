@@ -54,14 +54,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--vocab', type=int, default=12_000)
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--punctuated',
+        action='store_true',
+        help='COCO-like references: capitalised, ending in a period',
+    )
     return parser.parse_args()
 
 
 class CaptionGenerator:
     """MSR-VTT-like captions: each video has a topic of its own words."""
 
-    def __init__(self, vocab_size: int, seed: int) -> None:
+    def __init__(
+        self, vocab_size: int, seed: int, punctuated: bool = False
+    ) -> None:
         self.rng = np.random.default_rng(seed)
+        self.punctuated = punctuated
         words = list(_COMMON)
         seen = set(words)
         while len(words) < vocab_size:
@@ -76,7 +84,10 @@ class CaptionGenerator:
 
     def video(self, num_captions: int) -> list:
         topic = self.rng.choice(self.words, 8, p=self.p)
-        return [self.caption(topic) for _ in range(num_captions)]
+        captions = [self.caption(topic) for _ in range(num_captions)]
+        if self.punctuated:
+            captions = [c.capitalize() + '.' for c in captions]
+        return captions
 
     def caption(self, topic: np.ndarray) -> str:
         length = int(self.rng.integers(5, 16))
@@ -134,7 +145,7 @@ def best_time(function, repeat: int):
 def main() -> None:
     args = parse_args()
     ensure_java()
-    gen = CaptionGenerator(args.vocab, args.seed)
+    gen = CaptionGenerator(args.vocab, args.seed, args.punctuated)
     num_corpus_videos = max(args.corpus // args.refs, args.videos)
     corpus = {
         f'video{i}': gen.video(args.refs) for i in range(num_corpus_videos)
@@ -155,7 +166,9 @@ def main() -> None:
     step_videos = [v for v in video_ids for _ in range(args.candidates)]
     candidates = []
     for video in step_videos:
-        topic = np.array(' '.join(corpus[video]).split())
+        topic = np.array(
+            ' '.join(corpus[video]).lower().replace('.', '').split()
+        )
         candidates.append(gen.caption(topic))
     references = [corpus[v] for v in step_videos]
 
