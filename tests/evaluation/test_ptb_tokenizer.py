@@ -82,6 +82,15 @@ def test_last_caption_of_a_call(ending):
     assert tokenize_captions(captions) == java_tokenize(captions)
 
 
+@pytest.mark.parametrize(
+    'between', ['', ' ', '\u2009', '\x85', '\u200b', '\u00a0\t', '.']
+)
+def test_blank_captions_between(between):
+    # Look-ahead from "a." runs through blank captions to "The".
+    captions = ['it is a.', between, between, 'The dog runs', 'x']
+    assert tokenize_captions(captions) == java_tokenize(captions)
+
+
 # Java's output, recorded; these run without Java.
 @pytest.mark.parametrize(
     'captions, expected',

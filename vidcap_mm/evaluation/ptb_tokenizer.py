@@ -679,6 +679,12 @@ def tokenize_captions(captions) -> list:
     return out
 
 
+# Characters that look-ahead passes through (CoreNLP's SPACE and NEWLINE).
+_LOOKAHEAD_BLANKS = ' \t\u00a0\u3000\x85' + ''.join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
 def _context(lines: list, i: int) -> str:
     """The text after line ``i`` that CoreNLP's look-ahead can reach.
 
@@ -688,7 +694,7 @@ def _context(lines: list, i: int) -> str:
     parts = []
     for j in range(i + 1, len(lines)):
         parts.append('\n' + lines[j])
-        if lines[j].strip(' \t\u00a0\u3000'):
+        if lines[j].strip(_LOOKAHEAD_BLANKS):
             if j + 1 < len(lines):
                 parts.append('\n')
             break
