@@ -305,7 +305,7 @@ def test_without_java_the_python_tokenizer_runs(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     'kwargs, message',
     [
-        (dict(), 'METEOR need'),
+        (dict(), 'METEOR run'),
         (dict(scorers=['BLEU'], tokenizer='java'), 'Java PTB tokenizer'),
     ],
 )

@@ -131,9 +131,10 @@ class CaptionMetric(BaseMetric):
     (``tokenizer='python'``) or, with a warning, when no Java is found.
     METEOR and SPICE run in Java whatever the tokenizer: without Java the
     metric fails when built if they are asked for, not after an epoch of
-    training. SPICE is off by default; it needs Stanford CoreNLP models that
-    pycocoevalcap downloads at first use (about 1 GB), so offline it fails
-    when built unless they are already there.
+    training. SPICE is off by default and only runs when listed; it needs
+    Stanford CoreNLP models that pycocoevalcap downloads at first use (a
+    large download, impossible offline), so when they are missing the
+    metric fails when built, saying how to fetch them.
 
     Args:
         scorers (Sequence[str]): Scores to compute, any of ``'BLEU'``
@@ -214,11 +215,10 @@ class CaptionMetric(BaseMetric):
                     ['the Java PTB tokenizer'] if tokenizer == 'java' else []
                 )
                 raise RuntimeError(
-                    f'CaptionMetric: {", ".join(needs)} need(s) Java, and '
-                    f'none was found ({error}) Our Python tokenizer '
-                    "(tokenizer='python') and BLEU, ROUGE_L, CIDEr run "
-                    'without Java: leave the others out of `scorers`, or '
-                    f'install Java. {JAVA_HELP}'
+                    f'CaptionMetric: {" and ".join(needs)} run(s) in Java. '
+                    f'{error} Without Java, our Python tokenizer '
+                    "(tokenizer='python') with BLEU, ROUGE_L and CIDEr "
+                    'still runs: leave the others out of `scorers`.'
                 ) from None
             if tokenizer == 'auto':
                 print_log(
