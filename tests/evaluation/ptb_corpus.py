@@ -590,6 +590,47 @@ def period_endings(seed: int = 0) -> List[str]:
     return captions
 
 
+# Pieces for character soup: where rules meet in unplanned ways (a URL
+# starting at a no-break space, an entity inside a word, ...).
+SOUP = tuple(
+    'aAbBcCdDeEsStTnNxXyYzZ0123456789 .,;:!?\'"`-_/\\()[]{}<>@#$%&*+=~^|'
+) + (
+    '\u2019',
+    '\u201c',
+    '\u201d',
+    '\u00a0',
+    '\u2026',
+    '\u00e9',
+    '\u00bd',
+    '\u20ac',
+    '\u00ad',
+    '\u2009',
+    'www.',
+    'http://',
+    '.com',
+    '&amp;',
+    "n't",
+    "'s",
+    'U.S.',
+    'Mr.',
+    'The ',
+    'co.',
+    '&lt;',
+    '<b>',
+    ' 555-1234',
+    '1/2',
+)
+
+
+def character_soup(n: int, seed: int = 0) -> List[str]:
+    """``n`` captions of up to 25 random pieces of :data:`SOUP`."""
+    rng = random.Random(seed)
+    return [
+        ''.join(rng.choice(SOUP) for _ in range(rng.randint(0, 25)))
+        for _ in range(n)
+    ]
+
+
 def _case(rng: random.Random, text: str) -> str:
     roll = rng.random()
     if roll < 0.6:

@@ -11,6 +11,7 @@ from tests.evaluation.ptb_corpus import (
     ENDINGS,
     FRAGMENTS,
     adversarial_captions,
+    character_soup,
     period_endings,
     synthetic_captions,
 )
@@ -25,6 +26,7 @@ def corpus():
     return (
         adversarial_captions(NUM_ADVERSARIAL)
         + period_endings()
+        + character_soup(1000)
         + synthetic_captions()
     )
 

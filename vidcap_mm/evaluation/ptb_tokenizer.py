@@ -567,7 +567,9 @@ _PERIOD_IN_TOKEN = regex.compile(
     regex.POSIX | regex.V0,
 )
 _period_may_stay: dict = {}  # last word -> bool, a cache
-_BLANKS = regex.compile(SPACE + '+')
+# A space or tab starts a run of blanks (SPACES, whatever follows); other
+# blanks do not: a URL-like token may start with U+00A0, for one.
+_BLANKS = regex.compile('[ \t]' + SPACE + '*')
 _PLAIN_WORD = regex.compile(r'[A-Za-z]+(?=[ \t])')
 
 
@@ -619,7 +621,7 @@ def _lex(text: str, end: int) -> list:
     pos = 0
     while pos < end:
         # Shortcuts, equal to the rules: no rule but SPACES starts with a
-        # blank, and a run of ASCII letters before a blank is one token
+        # space or tab, and a run of ASCII letters before one is one token
         # (the assimilations aside) whichever rule matches it.
         blanks = _BLANKS.match(text, pos)
         if blanks is not None:
