@@ -22,9 +22,19 @@ What "the same output" means:
   :class:`~vidcap_mm.evaluation.CaptionMetric` feeds Java.
 * Java reads UTF-16: a character outside the Basic Multilingual Plane
   (emoji, ...) is two untokenizable code units and vanishes.
+
+Known differences, both outside the scripts captions are written in:
+
 * Character classes (letters, digits, upper case) come from the Unicode
-  tables of Python's ``regex`` module; CoreNLP 3.4.1 used those of a 2014
-  JDK. Only characters assigned to Unicode since then can differ.
+  tables of Python's ``regex`` module; CoreNLP 3.4.1's lexer has those of
+  the JDK that generated it (2014). Characters assigned or re-categorised
+  since (e.g. U+08AD, U+16F1) can be tokenized differently; characters
+  whose category is the same in Unicode 3.2 and now gave Java's tokens in
+  every fuzz test.
+* Lower-casing is Python's ``str.lower``; Java's ``toLowerCase`` decides
+  between final and medial sigma by word boundaries, so a capital sigma
+  next to uncased letters of another script can come out as the other
+  sigma.
 """
 
 import regex
