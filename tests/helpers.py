@@ -49,3 +49,27 @@ def caption_samples(captions):
         sample.gt_caption = caption
         samples.append(sample)
     return samples
+
+
+def scst_captioner(kind='opt', parts=None, **objective):
+    """A tiny captioner whose SCST candidates are words of its tokenizer
+    (a random model would mostly write ids the tiny tokenizer lacks, or
+    special tokens, which decode to nothing)."""
+    cfg = dict(type='SCSTObjective', num_candidates=2)
+    cfg.update(objective)
+    captioner = build_captioner(kind, objective=cfg, **(parts or {}))
+    head = captioner.head
+    vocab = head.language_model.get_input_embeddings().num_embeddings
+    special = set(head.tokenizer.all_special_ids) - {head.end_token_id}
+    unknown = range(len(head.tokenizer), vocab)
+    captioner.objective.generation_cfg.update(
+        max_new_tokens=5, suppress_tokens=sorted(special.union(unknown))
+    )
+    return captioner
+
+
+def samples_for(video_ids, captions):
+    samples = caption_samples(captions)
+    for sample, video_id in zip(samples, video_ids):
+        sample.set_metainfo(dict(video_id=video_id))
+    return samples

@@ -2,6 +2,7 @@ from .blip2_loading import load_blip2, load_tokenizer
 from .caption_head import LLMCaptionHead
 from .captioner import Blip2VideoCaptioner
 from .qformer_neck import QFormerFusionNeck
+from .scst_objective import SCSTError, SCSTObjective
 from .vision_backbone import Blip2VisionBackbone
 from .word_tokenizer import build_word_tokenizer
 
@@ -10,6 +11,8 @@ __all__ = [
     'Blip2VisionBackbone',
     'QFormerFusionNeck',
     'LLMCaptionHead',
+    'SCSTObjective',
+    'SCSTError',
     'load_blip2',
     'load_tokenizer',
     'build_word_tokenizer',

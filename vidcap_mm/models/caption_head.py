@@ -1,9 +1,10 @@
 """The language model that writes the caption: prompt, loss, generation."""
 
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
@@ -160,14 +161,29 @@ class LLMCaptionHead(BaseModule):
             captions (Sequence[str]): Ground-truth captions.
 
         Returns:
-            dict: For a decoder-only LLM ``input_ids`` (prompt + caption +
-            end, right-padded), ``attention_mask`` and ``labels`` (``-100``
-            on prompt and padding). For an encoder-decoder LLM
-            ``input_ids`` (the prompt, the encoder's text), ``labels``
-            (caption + end, ``-100`` on padding) and
-            ``decoder_attention_mask``.
+            dict: See :meth:`target_inputs`.
         """
-        targets = self._caption_ids(captions)
+        return self.target_inputs(self._caption_ids(captions))
+
+    def target_inputs(
+        self, targets: Sequence[Sequence[int]]
+    ) -> Dict[str, torch.Tensor]:
+        """Token ids and labels of the text part for given target ids.
+
+        Args:
+            targets (Sequence[Sequence[int]]): The caption token ids to
+                score, each with its end token when it has one (captions
+                from :meth:`_caption_ids` always do; generated ones that
+                hit the length limit do not).
+
+        Returns:
+            dict: For a decoder-only LLM ``input_ids`` (prompt + target,
+            right-padded), ``attention_mask`` and ``labels`` (``-100`` on
+            prompt and padding). For an encoder-decoder LLM ``input_ids``
+            (the prompt, the encoder's text), ``labels`` (the target,
+            ``-100`` on padding) and ``decoder_attention_mask``.
+        """
+        targets = [list(t) for t in targets]
         prompt = self._prompt_batch(len(targets))
         if self.is_encoder_decoder:
             labels = self._pad(targets, IGNORE_INDEX)
@@ -191,6 +207,42 @@ class LLMCaptionHead(BaseModule):
             ),
         )
 
+    def _teacher_forced(
+        self, visual_embeds: torch.Tensor, text: Dict[str, torch.Tensor]
+    ):
+        """One teacher-forced LLM pass over ``[visual ; text]``.
+
+        Returns:
+            ModelOutput: transformers' output, with ``loss`` (mean over the
+            labelled tokens) and ``logits``.
+        """
+        visual_embeds = visual_embeds.to(self._embed_dtype)
+        visual_mask = torch.ones(
+            visual_embeds.shape[:2], dtype=torch.long, device=self._device
+        )
+        inputs_embeds = torch.cat(
+            [visual_embeds, self._embed(text['input_ids'])], dim=1
+        )
+        if self.is_encoder_decoder:
+            return self.language_model(
+                inputs_embeds=inputs_embeds,
+                attention_mask=torch.cat(
+                    [visual_mask, torch.ones_like(text['input_ids'])], dim=1
+                ),
+                decoder_attention_mask=text['decoder_attention_mask'],
+                labels=text['labels'],
+            )
+        return self.language_model(
+            inputs_embeds=inputs_embeds,
+            attention_mask=torch.cat(
+                [visual_mask, text['attention_mask']], dim=1
+            ),
+            labels=torch.cat(
+                [torch.full_like(visual_mask, IGNORE_INDEX), text['labels']],
+                dim=1,
+            ),
+        )
+
     def loss(
         self, visual_embeds: torch.Tensor, data_samples: Sequence
     ) -> Dict[str, torch.Tensor]:
@@ -206,37 +258,53 @@ class LLMCaptionHead(BaseModule):
             dict: ``loss_caption``, the mean over caption tokens.
         """
         text = self.text_inputs([s.gt_caption for s in data_samples])
-        visual_embeds = visual_embeds.to(self._embed_dtype)
-        visual_mask = torch.ones(
-            visual_embeds.shape[:2], dtype=torch.long, device=self._device
-        )
-        inputs_embeds = torch.cat(
-            [visual_embeds, self._embed(text['input_ids'])], dim=1
-        )
-        if self.is_encoder_decoder:
-            output = self.language_model(
-                inputs_embeds=inputs_embeds,
-                attention_mask=torch.cat(
-                    [visual_mask, torch.ones_like(text['input_ids'])], dim=1
-                ),
-                decoder_attention_mask=text['decoder_attention_mask'],
-                labels=text['labels'],
-            )
-        else:
-            output = self.language_model(
-                inputs_embeds=inputs_embeds,
-                attention_mask=torch.cat(
-                    [visual_mask, text['attention_mask']], dim=1
-                ),
-                labels=torch.cat(
-                    [
-                        torch.full_like(visual_mask, IGNORE_INDEX),
-                        text['labels'],
-                    ],
-                    dim=1,
-                ),
-            )
+        output = self._teacher_forced(visual_embeds, text)
         return dict(loss_caption=output.loss)
+
+    def sequence_log_probs(
+        self,
+        visual_embeds: torch.Tensor,
+        targets: Sequence[Sequence[int]],
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities of whole token sequences, with gradient.
+
+        One teacher-forced pass over all sequences (``generate``'s scores
+        carry no gradient). Every target token counts, the end token
+        included; the prompt does not.
+
+        Args:
+            visual_embeds (torch.Tensor): ``(N, L, llm_hidden)``, one row per
+                target.
+            targets (Sequence[Sequence[int]]): N token id lists, e.g. from
+                :meth:`generated_targets`.
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor]: The sum of each sequence's
+            token log-probabilities (float32, ``(N,)``) and its number of
+            tokens (``(N,)``).
+        """
+        if len(targets) != visual_embeds.size(0):
+            raise ValueError(
+                f'{len(targets)} target sequences for '
+                f'{visual_embeds.size(0)} rows of visual tokens.'
+            )
+        text = self.target_inputs(targets)
+        logits = self._teacher_forced(visual_embeds, text).logits
+        labels = text['labels']
+        if not self.is_encoder_decoder:
+            # Position p predicts token p + 1: the logits that predict the
+            # text tokens start at the last visual position.
+            logits = logits[:, visual_embeds.size(1) - 1 : -1]
+        # In float32 whatever the LLM's precision: bf16 log-probabilities
+        # of long captions lose most of their digits.
+        token_log_probs = -F.cross_entropy(
+            logits.float().flatten(0, 1),
+            labels.flatten(),
+            ignore_index=IGNORE_INDEX,
+            reduction='none',
+        ).view_as(labels)
+        lengths = (labels != IGNORE_INDEX).sum(dim=1)
+        return token_log_probs.sum(dim=1), lengths
 
     def generate(
         self, visual_embeds: torch.Tensor, **overrides
@@ -249,7 +317,10 @@ class LLMCaptionHead(BaseModule):
 
         Returns:
             torch.Tensor: ``(B * num_return_sequences, S)`` generated ids,
-            without the visual and prompt positions.
+            without the visual and prompt positions (an encoder-decoder
+            LLM's rows start with the decoder start token, as
+            transformers returns them); the sequences of one clip are
+            consecutive rows.
         """
         visual_embeds = visual_embeds.to(self._embed_dtype)
         batch, num_visual = visual_embeds.shape[:2]
@@ -298,6 +369,30 @@ class LLMCaptionHead(BaseModule):
         if self.end_of_caption is not None:
             texts = [t.split(self.end_of_caption)[0] for t in texts]
         return [t.strip() for t in texts]
+
+    def generated_targets(self, token_ids: torch.Tensor) -> List[List[int]]:
+        """The ids of generated captions as targets to score.
+
+        Each row of :meth:`generate`'s output is cut after its first end
+        token (kept: its probability is part of the caption's); a row
+        without one reached the length limit and is kept whole. For an
+        encoder-decoder LLM the leading decoder start token is dropped.
+
+        Args:
+            token_ids (torch.Tensor): ``(N, S)`` from :meth:`generate`.
+
+        Returns:
+            list[list[int]]: N target id lists, each at least one token
+            long (an empty caption is its end token alone).
+        """
+        if self.is_encoder_decoder:
+            token_ids = token_ids[:, 1:]
+        targets = []
+        for row in token_ids.tolist():
+            if self.end_token_id in row:
+                row = row[: row.index(self.end_token_id) + 1]
+            targets.append(row)
+        return targets
 
     def predict(
         self, visual_embeds: torch.Tensor, data_samples: Sequence

@@ -48,6 +48,11 @@ class Blip2VideoCaptioner(BaseModel):
         qformer_tokenizer (str | dict, optional): InstructBLIP only: the
             Q-Former's tokenizer, likewise (None: the ``qformer_tokenizer``
             folder of ``pretrained``).
+        objective (dict, optional): The training objective: None (default)
+            for the head's cross-entropy, or e.g.
+            ``dict(type='SCSTObjective')`` for self-critical training
+            (:class:`~vidcap_mm.models.SCSTObjective`). Only ``mode='loss'``
+            changes.
         data_preprocessor (dict, optional): Defaults to MMAction2's
             ``ActionDataPreprocessor`` with the CLIP mean and std and
             ``format_shape='NCHW'``: ``(B, T, 3, H, W)`` batches.
@@ -62,6 +67,7 @@ class Blip2VideoCaptioner(BaseModel):
         blip2_config: Optional[dict] = None,
         tokenizer: Union[None, str, dict] = None,
         qformer_tokenizer: Union[None, str, dict] = None,
+        objective: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
@@ -93,6 +99,7 @@ class Blip2VideoCaptioner(BaseModel):
                 blip2=blip2, tokenizer=load_tokenizer(tokenizer, pretrained)
             ),
         )
+        self.objective = None if objective is None else MODELS.build(objective)
 
     def init_weights(self) -> None:
         """Keep the weights loaded at construction.
@@ -120,7 +127,11 @@ class Blip2VideoCaptioner(BaseModel):
     def loss(
         self, inputs: torch.Tensor, data_samples: Sequence
     ) -> Dict[str, torch.Tensor]:
-        return self.head.loss(self.extract_feat(inputs), data_samples)
+        """The training objective's losses (cross-entropy by default)."""
+        visual_embeds = self.extract_feat(inputs)
+        if self.objective is None:
+            return self.head.loss(visual_embeds, data_samples)
+        return self.objective.loss(self.head, visual_embeds, data_samples)
 
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
         return list(self.head.predict(self.extract_feat(inputs), data_samples))
