@@ -2,6 +2,7 @@
 directory, and building the Runner (with gloo on machines without a GPU)."""
 
 import argparse
+import glob
 import os
 import os.path as osp
 
@@ -43,8 +44,42 @@ def apply_launch_arguments(cfg: Config, args: argparse.Namespace) -> None:
         cfg.work_dir = osp.join('work_dirs', name)
 
 
+def resolve_load_from(cfg: Config) -> None:
+    """Let ``load_from`` be a glob pattern that names exactly one file.
+
+    MMEngine names the best checkpoint after its epoch or iteration
+    (``best_caption_CIDEr_plus_BLEU_4_epoch_8.pth``), so a config that
+    starts from another run's best one (SCST from cross-entropy) can only
+    give a pattern.
+
+    Raises:
+        FileNotFoundError: If the pattern matches no file.
+        ValueError: If it matches several.
+    """
+    pattern = cfg.get('load_from')
+    if not pattern or not glob.has_magic(pattern):
+        return
+    matches = sorted(glob.glob(pattern))
+    if not matches:
+        raise FileNotFoundError(
+            f'load_from={pattern!r} matches no file (relative paths start '
+            f'at {os.getcwd()}): run the training it names first.'
+        )
+    if len(matches) > 1:
+        raise ValueError(
+            f'load_from={pattern!r} matches {len(matches)} files '
+            f'({matches[:4]}); it must name exactly one.'
+        )
+    cfg.load_from = matches[0]
+
+
 def build_runner(cfg: Config) -> Runner:
-    """The Runner; on a CPU-only machine the processes talk over gloo."""
+    """The Runner; on a CPU-only machine the processes talk over gloo.
+
+    A ``load_from`` glob pattern is resolved first
+    (:func:`resolve_load_from`).
+    """
+    resolve_load_from(cfg)
     if init_cpu_process_group(cfg.launcher):
         cfg.setdefault('model_wrapper_cfg', cpu_model_wrapper_cfg())
     return Runner.from_cfg(cfg)
