@@ -4,74 +4,13 @@ import glob
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
-import pytest
 import torch
 
 from tests.helpers import REPO
-from vidcap_mm.datasets.synthetic import generate_synthetic_clips
-
-CONFIG = osp.join(REPO, 'configs', 'demo', 'tiny_opt_synthetic.py')
-
-
-def data_options(data_root):
-    options = []
-    for split, loader in (
-        ('train', 'train_dataloader'),
-        ('val', 'val_dataloader'),
-        ('test', 'test_dataloader'),
-    ):
-        options += [
-            f'{loader}.dataset.ann_file={data_root}/annotations/{split}.json',
-            f'{loader}.dataset.data_prefix.video={data_root}/videos',
-            f'{loader}.num_workers=0',
-            f'{loader}.persistent_workers=False',
-            f'{loader}.batch_size=4',
-        ]
-    return options
-
-
-def run_tool(*args):
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, (
-        result.stdout[-3000:] + result.stderr[-3000:]
-    )
-    return result
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp('tools')
-    data_root = str(root / 'clips')
-    generate_synthetic_clips(
-        data_root, num_train=8, num_val=4, num_test=4, num_frames=8, size=32
-    )
-    work_dir = str(root / 'work')
-    options = data_options(data_root) + [
-        'train_cfg.max_epochs=3',
-        'train_cfg.val_interval=3',
-        'default_hooks.logger.interval=1',
-        'log_processor.window_size=1',
-        'optim_wrapper.optimizer.lr=6e-3',
-    ]
-    run_tool(
-        'tools/train.py',
-        CONFIG,
-        '--work-dir',
-        work_dir,
-        '--cfg-options',
-        *options,
-    )
-    return work_dir, data_root, options
+from tests.tools.tool_runs import CONFIG, free_port, run_tool
 
 
 def losses(work_dir):
@@ -158,7 +97,7 @@ def test_two_process_training_on_cpu(trained, tmp_path):
     without device ids, each rank half of the data."""
     _, _, options = trained
     work_dir = str(tmp_path / 'dist')
-    env = dict(os.environ, PORT=str(_free_port()))
+    env = dict(os.environ, PORT=str(free_port()))
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     result = subprocess.run(
         [
@@ -187,9 +126,3 @@ def test_two_process_training_on_cpu(trained, tmp_path):
     assert 'Epoch(train) [1][3/3]' in output
     assert 'caption/CIDEr' in output
     assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]

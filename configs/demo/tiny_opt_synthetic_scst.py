@@ -1,0 +1,24 @@
+# SCST, the seed's second stage, for the tiny OPT captioner: it starts from
+# the best cross-entropy checkpoint of `tiny_opt_synthetic.py` (train that
+# first) and optimises CIDEr-D of its beam-search captions.
+_base_ = ['./tiny_opt_synthetic.py']
+
+# The block that switches cross-entropy to SCST: the objective on the model,
+# the hook that builds its CIDEr-D reward from the training references, the
+# starting checkpoint and a smaller learning rate.
+model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
+custom_hooks = [dict(type='SCSTRewardHook')]
+load_from = 'work_dirs/tiny_opt_synthetic/best_caption_CIDEr_plus_BLEU_4_*.pth'
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+param_scheduler = [
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    )
+]
