@@ -5,9 +5,12 @@ hands it to MMEngine's Runner.
 """
 
 import argparse
+import logging
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from vidcap_mm.engine.launch import (
     add_launch_arguments,
@@ -72,10 +75,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if cfg.get('randomness') is None:
@@ -86,7 +85,36 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         )
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume is not None:
+        resolve_resume(cfg, args.resume)
     return cfg
+
+
+def resolve_resume(cfg: Config, resume: str) -> None:
+    """``--resume CKPT`` resumes from CKPT; ``--resume`` alone from the
+    work directory's latest checkpoint or, when it has none yet, starts the
+    run afresh from the config's ``load_from`` (e.g. an SCST run from its
+    cross-entropy checkpoint), saying so. MMEngine's own auto-resume would
+    start from random weights there."""
+    if resume != 'auto':
+        cfg.resume, cfg.load_from = True, resume
+        return
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest is not None:
+        cfg.resume, cfg.load_from = True, latest
+        return
+    start = cfg.get('load_from')
+    print_log(
+        f'--resume: no checkpoint in {cfg.work_dir} to resume from; '
+        + (
+            f'starting the run from load_from={start}'
+            if start
+            else 'starting the run from the initial weights'
+        ),
+        logger='current',
+        level=logging.WARNING,
+    )
+    cfg.resume = False
 
 
 def main() -> None:

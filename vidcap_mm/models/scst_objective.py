@@ -66,11 +66,12 @@ class SCSTObjective:
         score (str): ``'mean'`` or ``'sum'`` of token log-probabilities.
             Defaults to ``'mean'``.
         generation_cfg (dict, optional): Keyword arguments for ``generate``
-            over the defaults ``max_new_tokens=32, min_length=0`` (and for
+            over the head's ``generation_cfg`` (its evaluation settings),
+            with ``max_new_tokens=32, min_length=0`` by default (and for
             sampling ``temperature=1.0, top_k=0, top_p=1.0``: plain
-            sampling); the head's evaluation settings do not apply.
-            ``num_beams``, ``num_return_sequences`` and ``do_sample``
-            follow from ``candidates`` and ``num_candidates``.
+            sampling). ``num_beams``, ``num_return_sequences`` and
+            ``do_sample`` follow from ``candidates`` and
+            ``num_candidates``.
     """
 
     CANDIDATES = ('beam', 'sample')
