@@ -132,8 +132,10 @@ class SCSTRewardHook(Hook):
     reward: against the training record's own caption only, document
     frequencies from the references of the step. ``references='all'`` with
     ``'batch'`` is pycocoevalcap's way on all references.
-    ``references='own'`` with ``'corpus'`` is not offered (corpus document
-    frequencies are kept per video's reference set).
+    ``references='own'`` with ``'corpus'`` is not offered: the corpus index
+    holds the references as read, while a record's caption reaches the
+    model after the pipeline's text cleaning, so it need not be found
+    there.
 
     Configuration errors surface before the first step: a model without an
     SCST objective, a training dataset without references, a training
