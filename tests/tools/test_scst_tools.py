@@ -3,16 +3,13 @@ the cross-entropy run's best checkpoint, resumed, and on 2 processes."""
 
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.helpers import REPO
-from tests.tools.tool_runs import free_port, run_tool
+from tests.tools.tool_runs import run_dist_train, run_tool
 
 SCST_CONFIG = osp.join(REPO, 'configs', 'demo', 'tiny_opt_synthetic_scst.py')
 STATISTICS = (
@@ -108,27 +105,14 @@ def test_scst_resumes(trained, scst_run, tmp_path):
 def test_scst_on_two_processes(trained, tmp_path):
     """Each rank generates and scores the candidates of its own clips; the
     reward is built on every rank before training."""
-    env = dict(os.environ, PORT=str(free_port()))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    result = subprocess.run(
-        [
-            'bash',
-            'tools/dist_train.sh',
-            SCST_CONFIG,
-            '2',
-            '--work-dir',
-            str(tmp_path / 'dist'),
-            '--cfg-options',
-            *scst_options(trained, epochs=1),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = run_dist_train(
+        SCST_CONFIG,
+        2,
+        '--work-dir',
+        str(tmp_path / 'dist'),
+        '--cfg-options',
+        *scst_options(trained, epochs=1),
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
     assert 'MMDistributedDataParallel' in output
     # 24 captions / 2 ranks / batch 4 = 3 iterations per rank.
     assert 'Epoch(train) [1][3/3]' in output
@@ -140,20 +124,14 @@ def test_missing_xe_checkpoint_is_named(trained, tmp_path):
     options = scst_options(
         trained, epochs=1, load_from=f'{tmp_path}/nothing/best_*.pth'
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            'tools/train.py',
-            SCST_CONFIG,
-            '--work-dir',
-            str(tmp_path / 'w'),
-            '--cfg-options',
-            *options,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_tool(
+        'tools/train.py',
+        SCST_CONFIG,
+        '--work-dir',
+        str(tmp_path / 'w'),
+        '--cfg-options',
+        *options,
+        expect_success=False,
     )
     assert result.returncode != 0
     assert 'nothing/best_*.pth' in result.stderr

@@ -4,13 +4,10 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import torch
 
-from tests.helpers import REPO
-from tests.tools.tool_runs import CONFIG, free_port, run_tool
+from tests.tools.tool_runs import CONFIG, run_dist_train, run_tool
 
 
 def losses(work_dir):
@@ -97,29 +94,16 @@ def test_two_process_training_on_cpu(trained, tmp_path):
     without device ids, each rank half of the data."""
     _, _, options = trained
     work_dir = str(tmp_path / 'dist')
-    env = dict(os.environ, PORT=str(free_port()))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    result = subprocess.run(
-        [
-            'bash',
-            'tools/dist_train.sh',
-            CONFIG,
-            '2',
-            '--work-dir',
-            work_dir,
-            '--cfg-options',
-            *options,
-            'train_cfg.max_epochs=1',
-            'train_cfg.val_interval=1',
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = run_dist_train(
+        CONFIG,
+        2,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        *options,
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
     assert 'Distributed training: True' in output
     assert 'MMDistributedDataParallel' in output
     # 24 captions / 2 ranks / batch 4 = 3 iterations per rank.

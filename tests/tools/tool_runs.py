@@ -1,5 +1,6 @@
 """Running the tools in subprocesses, as a user would."""
 
+import os
 import os.path as osp
 import socket
 import subprocess
@@ -27,7 +28,8 @@ def data_options(data_root):
     return options
 
 
-def run_tool(*args):
+def run_tool(*args, expect_success=True):
+    """Run a tool script (``tools/train.py ...``) with this interpreter."""
     result = subprocess.run(
         [sys.executable, *args],
         cwd=REPO,
@@ -35,10 +37,29 @@ def run_tool(*args):
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, (
-        result.stdout[-3000:] + result.stderr[-3000:]
-    )
+    if expect_success:
+        assert result.returncode == 0, (
+            result.stdout[-3000:] + result.stderr[-3000:]
+        )
     return result
+
+
+def run_dist_train(config, num_processes, *args):
+    """``tools/dist_train.sh`` on this machine (gloo without a GPU); returns
+    its output after checking that it succeeded."""
+    env = dict(os.environ, PORT=str(free_port()))
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    result = subprocess.run(
+        ['bash', 'tools/dist_train.sh', config, str(num_processes), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    return output
 
 
 def free_port():
