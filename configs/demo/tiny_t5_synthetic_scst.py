@@ -5,14 +5,15 @@ _base_ = ['./tiny_t5_synthetic.py']
 
 # The block that switches cross-entropy to SCST: the objective on the model,
 # the hook that builds its CIDEr-D reward from the training references, the
-# starting checkpoint and SCST's own schedule (lr a fifth of cross-entropy's,
-# the seed's ratio for Flan-T5 on MSR-VTT).
+# starting checkpoint and SCST's own schedule (lr a tenth of cross-entropy's:
+# at 1e-4 a model that names one shape for every clip did not move, at 1e-3
+# BLEU-4 fell on another seed).
 model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
 custom_hooks = [dict(type='SCSTRewardHook')]
 load_from = 'work_dirs/tiny_t5_synthetic/best_caption_CIDEr_plus_BLEU_4_*.pth'
 max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
     dict(
         type='CosineAnnealingLR',
