@@ -33,13 +33,16 @@ def test_auto_resume_finds_the_latest_checkpoint(train_tool, tmp_path):
 
 
 def test_auto_resume_without_checkpoint_keeps_the_starting_weights(
-    train_tool, tmp_path, capsys
+    train_tool, tmp_path, monkeypatch
 ):
     """An SCST run resumed before its first checkpoint starts again from
     its cross-entropy checkpoint, not from random weights."""
+    logged = []
+    monkeypatch.setattr(
+        train_tool, 'print_log', lambda msg, **kwargs: logged.append(msg)
+    )
     cfg = Config(dict(work_dir=str(tmp_path), load_from='xe/best.pth'))
     train_tool.resolve_resume(cfg, 'auto')
     assert not cfg.resume and cfg.load_from == 'xe/best.pth'
-    assert 'starting the run from load_from=xe/best.pth' in (
-        capsys.readouterr().out
-    )
+    assert len(logged) == 1
+    assert 'starting the run from load_from=xe/best.pth' in logged[0]
