@@ -4,9 +4,14 @@ The captioner's parts wrap the sub-modules of a single transformers model,
 so that one ``pretrained=`` fills all of them from one checkpoint.
 """
 
-from typing import Optional, Union
+import contextlib
+import os
+import os.path as osp
+from typing import Iterator, Optional, Union
 
 import torch
+from huggingface_hub import constants as hub_constants
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
@@ -37,6 +42,10 @@ def load_blip2(
 
     Returns:
         PreTrainedModel: The model, weights in float32.
+
+    Raises:
+        FileNotFoundError: If ``pretrained`` is a path that does not exist.
+        OSError: If a model id is neither in the cache nor on the hub.
     """
     if (pretrained is None) == (blip2_config is None):
         raise ValueError(
@@ -46,7 +55,9 @@ def load_blip2(
             f'{"a dict" if blip2_config else None}.'
         )
     if pretrained is not None:
-        config = AutoConfig.from_pretrained(pretrained)
+        pretrained = _resolve_source(pretrained, 'pretrained')
+        with _explain_hub_failure(pretrained, 'pretrained'):
+            config = AutoConfig.from_pretrained(pretrained)
     else:
         blip2_config = dict(blip2_config)
         model_type = blip2_config.pop('model_type', 'blip-2')
@@ -57,9 +68,10 @@ def load_blip2(
             f'model; expected one of {SUPPORTED_MODEL_TYPES}.'
         )
     if pretrained is not None:
-        return AutoModelForImageTextToText.from_pretrained(
-            pretrained, config=config
-        )
+        with _explain_hub_failure(pretrained, 'pretrained'):
+            return AutoModelForImageTextToText.from_pretrained(
+                pretrained, config=config
+            )
     model = AutoModelForImageTextToText.from_config(config)
     # transformers zero-fills the query tokens (they are always loaded from
     # a checkpoint there). Identical zero queries hit the Q-Former's first
@@ -89,9 +101,14 @@ def load_tokenizer(
 
     Returns:
         PreTrainedTokenizerBase: The tokenizer.
+
+    Raises:
+        FileNotFoundError: If the source is a path that does not exist.
+        OSError: If a model id is neither in the cache nor on the hub.
     """
     if isinstance(spec, dict):
         return build_word_tokenizer(**spec)
+    argument = 'tokenizer' if spec is not None else 'pretrained'
     source = spec if spec is not None else pretrained
     if source is None:
         raise ValueError(
@@ -99,6 +116,87 @@ def load_tokenizer(
             'directory or a dict for a word-level tokenizer) '
             'or load the model with `pretrained=`.'
         )
-    if subfolder:
-        return AutoTokenizer.from_pretrained(source, subfolder=subfolder)
-    return AutoTokenizer.from_pretrained(source)
+    source = _resolve_source(source, argument)
+    with _explain_hub_failure(source, argument):
+        if subfolder:
+            return AutoTokenizer.from_pretrained(source, subfolder=subfolder)
+        return AutoTokenizer.from_pretrained(source)
+
+
+def _resolve_source(name: str, argument: str) -> str:
+    """What ``from_pretrained`` should get for ``name``: an existing
+    directory (``~`` expanded) or a model id of the hub.
+
+    transformers takes any name that is not a directory for a model id,
+    so a mistyped path would fail with a message about the hub.
+
+    Args:
+        name (str): The config's value.
+        argument (str): Its name in the config, for messages.
+
+    Raises:
+        FileNotFoundError: If ``name`` is a path (absolute, starting with
+            ``./``, ``../`` or ``~``, or no valid model id, e.g. with two
+            slashes) and no directory is there.
+        NotADirectoryError: If ``name`` is a file.
+    """
+    path = osp.expanduser(name)
+    if osp.isdir(path):
+        return path
+    if osp.exists(path):
+        raise NotADirectoryError(
+            f'{argument}={name!r} is a file ({osp.abspath(path)}); it takes '
+            'a directory written by save_pretrained or a model id (an '
+            'MMEngine checkpoint goes to load_from).'
+        )
+    if _is_path(name):
+        raise FileNotFoundError(
+            f'{argument}={name!r}: there is no directory '
+            f'{osp.abspath(path)} (relative paths start at the current '
+            f'directory, {os.getcwd()}). Give a directory written by '
+            'save_pretrained or a model id such as '
+            "'Salesforce/blip2-flan-t5-xl'."
+        )
+    return name
+
+
+def _is_path(name: str) -> bool:
+    if osp.isabs(name) or name.startswith(('~', './', '../')):
+        return True
+    if os.sep != '/' and name.startswith(('.' + os.sep, '..' + os.sep)):
+        return True
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _explain_hub_failure(source: str, argument: str) -> Iterator[None]:
+    """Re-raise transformers' ``OSError`` for a model id that cannot be
+    fetched with what was tried and how to get the files.
+
+    Args:
+        source (str): What ``from_pretrained`` was given.
+        argument (str): Its name in the config, for messages.
+    """
+    try:
+        yield
+    except OSError as err:
+        if osp.isdir(source):
+            raise  # a local directory: transformers names the missing file
+        if hub_constants.is_offline_mode():
+            hub = 'not asked: offline mode (HF_HUB_OFFLINE=1)'
+        else:
+            reason = str(err).splitlines()[0] if str(err) else repr(err)
+            hub = f'failed: {reason}'
+        raise OSError(
+            f'{argument}={source!r} could not be loaded. Tried: a local '
+            f'directory (none at {osp.abspath(source)}); the Hugging Face '
+            f'cache ({hub_constants.HF_HUB_CACHE}: no complete copy); the '
+            f'hub ({hub}). Fix: where there is network, download it with '
+            f'`hf download {source} --local-dir DIR` (or from_pretrained '
+            '+ save_pretrained the model and its tokenizers into DIR), '
+            f'copy DIR here and set {argument}=DIR.'
+        ) from err
