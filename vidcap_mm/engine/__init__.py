@@ -1,9 +1,14 @@
 from .checkpoint_loading import allow_mmengine_checkpoints
 from .distributed import init_cpu_process_group
 from .hooks import SCSTRewardHook
+from .hooks.non_finite_step_hook import NonFiniteStepHook
+from .non_finite_guard import NonFiniteStepGuard, NonFiniteTrainingError
 
 __all__ = [
     'allow_mmengine_checkpoints',
     'init_cpu_process_group',
+    'NonFiniteStepGuard',
+    'NonFiniteStepHook',
+    'NonFiniteTrainingError',
     'SCSTRewardHook',
 ]
