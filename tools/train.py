@@ -5,7 +5,9 @@ hands it to MMEngine's Runner.
 """
 
 import argparse
+import copy
 import logging
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config
@@ -16,10 +18,11 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
+    rescale_schedule,
 )
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a video captioner.')
     parser.add_argument('config', help='config file')
     parser.add_argument(
@@ -40,9 +43,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate with the total batch size',
+        help='scale the learning rate by the total batch size over the '
+        "config's auto_scale_lr.base_batch_size",
     )
-    parser.add_argument('--seed', type=int, help='random seed')
+    parser.add_argument(
+        '--seed', type=int, help="random seed (overrides the config's)"
+    )
     parser.add_argument(
         '--diff-rank-seed',
         action='store_true',
@@ -53,8 +59,11 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='deterministic cuDNN kernels',
     )
-    add_launch_arguments(parser, example='train_cfg.max_epochs=2')
-    return parser.parse_args()
+    add_launch_arguments(
+        parser,
+        example='train_cfg.max_epochs=2 (the schedule is stretched to fit)',
+    )
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -75,19 +84,60 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    if cfg.get('randomness') is None:
-        cfg.randomness = dict(
-            seed=args.seed,
-            diff_rank_seed=args.diff_rank_seed,
-            deterministic=args.deterministic,
-        )
+    merge_randomness(cfg, args)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     if args.resume is not None:
         resolve_resume(cfg, args.resume)
     return cfg
+
+
+def merge_randomness(cfg: Config, args: argparse.Namespace) -> None:
+    """``--seed``, ``--deterministic`` and ``--diff-rank-seed`` replace
+    those entries of the config's ``randomness``; the others stay."""
+    given = dict(
+        seed=args.seed,
+        deterministic=args.deterministic or None,
+        diff_rank_seed=args.diff_rank_seed or None,
+    )
+    given = {key: value for key, value in given.items() if value is not None}
+    if given:
+        cfg.randomness = {**(cfg.get('randomness') or {}), **given}
+
+
+def merge_cfg_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options``; a changed ``train_cfg.max_epochs`` or
+    ``max_iters`` stretches the schedule to fit
+    (:func:`~vidcap_mm.engine.launch.rescale_schedule`)."""
+    train_cfg = copy.deepcopy(cfg.get('train_cfg'))
+    cfg.merge_from_dict(options)
+    for key in ('max_epochs', 'max_iters'):
+        # Such a variable was already substituted when the file was read.
+        if key in options and f'train_cfg.{key}' not in options:
+            print_log(
+                f'--cfg-options {key}={options[key]} sets a variable that '
+                'nothing reads any more; the run length is '
+                f'train_cfg.{key}.',
+                logger='current',
+                level=logging.WARNING,
+            )
+    rescale_schedule(cfg, train_cfg, options)
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Turn on MMEngine's lr scaling (``Runner.scale_lr``): lr times the
+    total batch size over ``auto_scale_lr.base_batch_size``."""
+    if (cfg.get('auto_scale_lr') or {}).get('base_batch_size') is None:
+        raise ValueError(
+            f'--auto-scale-lr: {cfg.filename or "the config"} has no '
+            'auto_scale_lr.base_batch_size. Add auto_scale_lr = dict('
+            'enable=False, base_batch_size=N) to it, N being the total batch '
+            '(processes x train_dataloader.batch_size) its lr was set for, '
+            'or pass --cfg-options auto_scale_lr.base_batch_size=N.'
+        )
+    cfg.auto_scale_lr.enable = True
 
 
 def resolve_resume(cfg: Config, resume: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from tests.helpers import REPO
+from vidcap_mm.engine.launch import build_runner
 
 
 @pytest.fixture(scope='module')
@@ -46,3 +47,90 @@ def test_auto_resume_without_checkpoint_keeps_the_starting_weights(
     assert not cfg.resume and cfg.load_from == 'xe/best.pth'
     assert len(logged) == 1
     assert 'starting the run from load_from=xe/best.pth' in logged[0]
+
+
+CONFIG = osp.join(REPO, 'configs', 'demo', 'tiny_opt_synthetic.py')
+
+
+def merged(train_tool, *argv, cfg=None):
+    """The demo config (or ``cfg``) after ``tools/train.py CONFIG argv``."""
+    args = train_tool.parse_args([CONFIG, *argv])
+    if cfg is None:
+        cfg = Config.fromfile(CONFIG)
+    return train_tool.merge_args(cfg, args)
+
+
+def test_seed_flags_override_the_configs_randomness(train_tool):
+    assert merged(train_tool).randomness == dict(seed=0)
+    assert merged(train_tool, '--seed', '3').randomness == dict(seed=3)
+    assert merged(
+        train_tool, '--deterministic', '--diff-rank-seed'
+    ).randomness == dict(seed=0, deterministic=True, diff_rank_seed=True)
+    bare = merged(train_tool, '--seed', '5', cfg=Config(dict()))
+    assert bare.randomness == dict(seed=5)
+    assert 'randomness' not in merged(train_tool, cfg=Config(dict()))
+
+
+def test_shorter_run_on_the_command_line_shortens_the_schedule(train_tool):
+    cfg = merged(train_tool, '--cfg-options', 'train_cfg.max_epochs=2')
+    assert cfg.train_cfg.max_epochs == 2
+    assert [entry.end for entry in cfg.param_scheduler] == [20, 2]
+
+
+def test_run_length_variable_on_the_command_line_is_warned_about(
+    train_tool, monkeypatch
+):
+    logged = []
+    monkeypatch.setattr(
+        train_tool, 'print_log', lambda msg, **kwargs: logged.append(msg)
+    )
+    cfg = merged(train_tool, '--cfg-options', 'max_epochs=2')
+    assert cfg.train_cfg.max_epochs == 24
+    assert logged == [
+        '--cfg-options max_epochs=2 sets a variable that nothing reads any '
+        'more; the run length is train_cfg.max_epochs.'
+    ]
+
+
+def test_auto_scale_lr_needs_a_base_batch_size(train_tool):
+    cfg = merged(train_tool, '--auto-scale-lr')
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8)
+    assert merged(train_tool).auto_scale_lr.enable is False
+
+    with pytest.raises(ValueError) as error:
+        merged(train_tool, '--auto-scale-lr', cfg=Config(dict()))
+    assert (
+        'has no auto_scale_lr.base_batch_size. Add auto_scale_lr = dict('
+        'enable=False, base_batch_size=N)' in str(error.value)
+    )
+    given = merged(
+        train_tool,
+        '--auto-scale-lr',
+        '--cfg-options',
+        'auto_scale_lr.base_batch_size=16',
+        cfg=Config(dict()),
+    )
+    assert given.auto_scale_lr == dict(enable=True, base_batch_size=16)
+
+
+@pytest.mark.parametrize(
+    'flag, lr', [((), 5e-3), (('--auto-scale-lr',), 1.25e-3)]
+)
+def test_auto_scale_lr_scales_the_optimizer(train_tool, tmp_path, flag, lr):
+    """Batch 2 on one process against the demo's base batch of 8: a
+    quarter of its lr 5e-3."""
+    cfg = merged(
+        train_tool,
+        *flag,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'train_dataloader.batch_size=2',
+    )
+    runner = build_runner(cfg)
+    # Runner.train()'s steps before it builds the schedulers (building the
+    # train loop would need the data).
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
+    groups = runner.optim_wrapper.param_groups
+    assert {group['lr'] for group in groups} == {lr}

@@ -35,3 +35,7 @@ param_scheduler = [
         convert_to_iter_based=True,
     ),
 ]
+# The seed's lr was set for 8 GPUs x 64 clips: `--auto-scale-lr` scales it
+# by the real total batch over this one. Leaf configs that set another lr for
+# another batch (SCST: 2 clips per GPU) set their base_batch_size too.
+auto_scale_lr = dict(enable=False, base_batch_size=512)

@@ -16,4 +16,6 @@ param_scheduler = [
         convert_to_iter_based=True,
     ),
 ]
+# lr 5e-3 was tuned for one process with the demo's batch of 8 clips.
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 randomness = dict(seed=0)
