@@ -113,16 +113,40 @@ def _clips(args, tmp_dir):
     return ann_file, video_dir
 
 
-def _time(loader, on_batch, max_batches):
-    """Clips per second after the first batch (worker start excluded)."""
+def _time(loader, on_batch, num_batches):
+    """Clips per second over ``num_batches`` batches after the first (whose
+    time includes starting the workers)."""
     it = iter(loader)
     on_batch(next(it))
     count, start = 0, time.perf_counter()
-    for i, batch in enumerate(it):
-        count += on_batch(batch)
-        if i + 2 >= max_batches:
-            break
+    for _ in range(num_batches):
+        count += on_batch(next(it))
     return count / (time.perf_counter() - start)
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
+def _batches_to_time(num_clips, batch_size, max_batches):
+    """How many batches, and clips, are timed after the first.
+
+    Raises:
+        SystemExit: If the clips fill no batch after the first.
+    """
+    num_batches = -(-num_clips // batch_size)  # the last one may be short
+    if num_batches < 2:
+        raise SystemExit(
+            f'benchmark_loader.py: {num_clips} clip(s) make {num_batches} '
+            f'batch(es) of {batch_size}, and the first batch is not timed '
+            f'(it includes starting the workers): give at least '
+            f'{batch_size + 1} clips (--num-clips) or a smaller --batch-size'
+        )
+    timed = min(max_batches, num_batches - 1)
+    return timed, min(timed * batch_size, num_clips - batch_size)
 
 
 def main():
@@ -134,11 +158,16 @@ def main():
         default=osp.join(REPO, 'tests', 'datasets', 'data', 'bikes_h264.mp4'),
         help='clip copied --num-clips times when no --ann-file',
     )
-    parser.add_argument('--num-clips', type=int, default=96)
-    parser.add_argument('--num-frames', type=int, default=8)
-    parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--max-batches', type=int, default=12)
+    parser.add_argument('--num-clips', type=_positive, default=96)
+    parser.add_argument('--num-frames', type=_positive, default=8)
+    parser.add_argument('--size', type=_positive, default=224)
+    parser.add_argument('--batch-size', type=_positive, default=8)
+    parser.add_argument(
+        '--max-batches',
+        type=_positive,
+        default=12,
+        help='batches timed after the first (fewer if the clips run out)',
+    )
     parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
     parser.add_argument(
         '--plain-threads',
@@ -148,10 +177,15 @@ def main():
         "the seed's; ours uses 1)",
     )
     parser.add_argument(
-        '--repeats', type=int, default=3, help='runs per loader, best kept'
+        '--repeats',
+        type=_positive,
+        default=3,
+        help='runs per loader, best kept',
     )
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    if min(args.workers) < 0:
+        parser.error(f'--workers must be 0 or more, got {args.workers}')
 
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', '_base_', 'datasets', 'msrvtt.py')
@@ -182,6 +216,9 @@ def main():
             )
         )
         files = [ours.get_data_info(i)['filename'] for i in range(len(ours))]
+        num_batches, num_timed = _batches_to_time(
+            len(files), args.batch_size, args.max_batches
+        )
         plain = PlainDecordClips(
             files, args.num_frames, args.size, args.plain_threads
         )
@@ -204,7 +241,8 @@ def main():
         print(
             f'{len(files)} clips, {args.num_frames} frames at '
             f'{args.size} x {args.size}, batch {args.batch_size}, '
-            f'{args.max_batches} batches timed after the first, best of '
+            f'{num_batches} batches ({num_timed} clips) timed after the '
+            f'first, best of '
             f'{args.repeats}, plain loader with decord '
             f'num_threads={args.plain_threads}'
         )
@@ -228,7 +266,7 @@ def main():
                         num_workers=workers,
                         collate_fn=collate,
                     )
-                    rates[k].append(_time(loader, on_batch, args.max_batches))
+                    rates[k].append(_time(loader, on_batch, num_batches))
             best = [max(r) for r in rates]
             print(
                 f'{workers:>7} {best[0]:>7.1f}/s {best[1]:>7.1f}/s '
