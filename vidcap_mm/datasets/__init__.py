@@ -11,7 +11,8 @@ from .caption_dataset import (
     VATEXCaptionDataset,
     VideoCaptionDataset,
 )
-from .samplers import RatioMixSampler
+from .sample_random_state import SampleRandomState
+from .samplers import EpochSeededSampler, RatioMixSampler
 from .synthetic import SYNTHETIC_VOCABULARY, generate_synthetic_clips
 from .transforms import (
     CleanCaptionText,
@@ -28,6 +29,8 @@ __all__ = [
     'MSRVTTCaptionDataset',
     'MSVDCaptionDataset',
     'VATEXCaptionDataset',
+    'SampleRandomState',
+    'EpochSeededSampler',
     'AnnotationError',
     'RatioMixSampler',
     'PackCaptionInputs',

@@ -1,13 +1,48 @@
-"""Mixing datasets by ratio."""
+"""Samplers: epoch-seeded per-sample streams, and mixing datasets by ratio."""
 
 import math
 from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 from mmaction.registry import DATA_SAMPLERS
-from mmengine.dataset import ConcatDataset
+from mmengine.dataset import ConcatDataset, DefaultSampler
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
+
+from .sample_random_state import sample_random_states
+
+
+@DATA_SAMPLERS.register_module()
+class EpochSeededSampler(DefaultSampler):
+    """mmengine's ``DefaultSampler`` that also seeds the datasets'
+    per-sample random streams (:class:`SampleRandomState`) with its seed and
+    epoch, so that a resumed run draws the same frames and captions as an
+    uninterrupted one, whatever the number of dataloader workers.
+
+    The sampler, not a hook, hands them over because it is the one piece
+    that knows the epoch at the moment a pass starts: the dataloader asks
+    for the first indices right when a pass begins, and mmengine's
+    iteration-based loop starts the next pass inside its data iterator,
+    where no hook runs. Datasets without per-sample streams (e.g. mmaction's)
+    are sampled as by ``DefaultSampler``.
+
+    Within one pass every index is drawn once (``round_up`` may repeat a
+    few at the end: they draw the same frames as their first draw).
+
+    Args:
+        dataset: The dataset to sample.
+        **kwargs: ``shuffle``, ``seed``, ``round_up`` of ``DefaultSampler``.
+    """
+
+    def __init__(self, dataset, **kwargs) -> None:
+        super().__init__(dataset, **kwargs)
+        self.sample_states = sample_random_states(dataset)
+
+    def __iter__(self) -> Iterator[int]:
+        for state in self.sample_states:
+            state.set_seed(self.seed)
+            state.set_epoch(self.epoch)
+        return super().__iter__()
 
 
 @DATA_SAMPLERS.register_module()

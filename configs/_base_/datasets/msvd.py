@@ -36,7 +36,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=8,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='EpochSeededSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

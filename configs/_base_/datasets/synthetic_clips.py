@@ -26,7 +26,7 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='EpochSeededSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         ann_file=f'{data_root}/annotations/train.json',

@@ -1,3 +1,24 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend
+from .non_finite_step_hook import NonFiniteStepHook
+from .random_state_hook import RandomStateHook
 from .scst_reward_hook import SCSTReward, SCSTRewardHook, collect_references
+from .trainable_weights_hook import (
+    CheckpointMismatchError,
+    TrainableWeightsHook,
+    architecture_signature,
+    trainable_keys,
+)
 
-__all__ = ['SCSTRewardHook', 'SCSTReward', 'collect_references']
+__all__ = [
+    'AtomicCheckpointHook',
+    'AtomicLocalBackend',
+    'CheckpointMismatchError',
+    'NonFiniteStepHook',
+    'RandomStateHook',
+    'SCSTRewardHook',
+    'SCSTReward',
+    'TrainableWeightsHook',
+    'architecture_signature',
+    'collect_references',
+    'trainable_keys',
+]
