@@ -220,3 +220,59 @@ def test_malformed_json_and_missing_file(tmp_path, video_dir):
                 skip_invalid=True,
             )
         )
+
+
+def test_missing_relative_file_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        DATASETS.build(
+            dict(type='VideoCaptionDataset', ann_file='anns/train.json')
+        )
+    assert str(info.value) == (
+        'Annotation file not found: anns/train.json (resolved to '
+        f'{tmp_path}/anns/train.json, relative to the current directory '
+        f'{tmp_path})'
+    )
+    # Joined to data_root (by mmengine), from split.
+    with pytest.raises(FileNotFoundError) as info:
+        DATASETS.build(
+            dict(type='MSVDCaptionDataset', data_root='data/msvd', split='val')
+        )
+    assert str(info.value) == (
+        'Annotation file not found: data/msvd/annotations/val.json (resolved '
+        f'to {tmp_path}/data/msvd/annotations/val.json, relative to the '
+        f"current directory {tmp_path}); ann_file 'annotations/val.json' "
+        "(from split='val') joined to data_root 'data/msvd'"
+    )
+    with pytest.raises(FileNotFoundError) as info:
+        DATASETS.build(
+            dict(
+                type='VideoCaptionDataset',
+                data_root=str(tmp_path / 'root'),
+                ann_file='train.json',
+            )
+        )
+    assert str(info.value) == (
+        f'Annotation file not found: {tmp_path}/root/train.json; ann_file '
+        f"'train.json' joined to data_root '{tmp_path}/root'"
+    )
+
+
+def test_byte_order_mark_and_blank_file(tmp_path, video_dir, mmaction_scope):
+    """Spreadsheet programs and some editors start UTF-8 files with a BOM."""
+    ann_file = tmp_path / 'ann.json'
+    ann_file.write_text(json.dumps([GOOD]), encoding='utf-8-sig')
+    assert ann_file.read_bytes().startswith(b'\xef\xbb\xbf')
+    dataset = DATASETS.build(
+        dict(type='VideoCaptionDataset', ann_file=str(ann_file))
+    )
+    assert dataset.get_references() == {'good': ['a good clip']}
+    ann_file.write_text('\n')
+    with pytest.raises(AnnotationError) as info:
+        DATASETS.build(
+            dict(type='VideoCaptionDataset', ann_file=str(ann_file))
+        )
+    assert str(info.value) == (
+        f'{ann_file}: the file is blank; expected a JSON list of records '
+        '(LAVIS layout)'
+    )

@@ -4,12 +4,14 @@ import json
 import os.path as osp
 import runpy
 import sys
+import warnings
 
 import pytest
 from mmaction.registry import DATASETS
 
 from vidcap_mm.datasets.converters import (
     ConversionError,
+    ConversionWarning,
     convert_msrvtt,
     convert_msvd,
     convert_vatex,
@@ -124,6 +126,9 @@ def test_msrvtt(tmp_path, monkeypatch, capsys):
     printed = _run_tool('msrvtt', [str(out)] + files, monkeypatch, capsys)
     assert 'train: 1 videos, 2 captions' in printed
     assert 'test: 1 videos, 2 captions' in printed
+    assert printed.splitlines()[-1] == (
+        f'warning: dropped 1 blank caption(s) (e.g. {files[1]}: sentences[1])'
+    )
     # Train: one record per caption, in sen_id order.
     assert _read(out / 'annotations' / 'train.json') == [
         dict(
@@ -202,10 +207,12 @@ def test_msvd(tmp_path, monkeypatch, capsys):
 
 
 def test_msvd_corpus_csv(tmp_path):
-    splits = convert_msvd(
-        _write(tmp_path / 'corpus.csv', MSVD_CSV),
-        _write(tmp_path / 'youtube_mapping.txt', MSVD_MAPPING),
-    )
+    # vid1250 has no English row.
+    with pytest.warns(ConversionWarning, match='left out 1 clip'):
+        splits = convert_msvd(
+            _write(tmp_path / 'corpus.csv', MSVD_CSV),
+            _write(tmp_path / 'youtube_mapping.txt', MSVD_MAPPING),
+        )
     assert splits == {
         'train': [('vid1', '-4wsuPCjDBc_5_15.avi', ['A squirrel is eating.'])],
         'test': [('vid1970', 'zv2RIbUsnSw_335_341.avi', ['A man, a guitar.'])],
@@ -283,3 +290,205 @@ def test_bad_msvd_files(tmp_path):
         convert_msvd(descriptions, bad_mapping)
     with pytest.raises(FileNotFoundError, match='nowhere.txt'):
         convert_msvd(str(tmp_path / 'nowhere.txt'), bad_mapping)
+
+
+# Headerless, as AllVideoDescriptions.txt is often shared: with a BOM its
+# first clip name used to start with U+FEFF and match nothing.
+MSVD_PLAIN = """\
+-4wsuPCjDBc_5_15 A squirrel is eating.
+zv2RIbUsnSw_335_341 A man plays a guitar.
+"""
+
+
+def _bom(path, content):
+    """Write ``content`` as spreadsheet programs' "CSV UTF-8" does."""
+    text = content if isinstance(content, str) else json.dumps(content)
+    path.write_text(text, encoding='utf-8-sig')
+    assert path.read_bytes().startswith(b'\xef\xbb\xbf')
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    'descriptions, name', [(MSVD_PLAIN, 'desc.txt'), (MSVD_CSV, 'corpus.csv')]
+)
+def test_msvd_byte_order_mark(tmp_path, descriptions, name):
+    # Every clip has a caption: nothing may be left out, with a BOM or not.
+    mapping = '-4wsuPCjDBc_5_15 vid1\nzv2RIbUsnSw_335_341 vid1970\n'
+    expected = {
+        'train': [('vid1', '-4wsuPCjDBc_5_15.avi', ['A squirrel is eating.'])],
+        'test': [
+            (
+                'vid1970',
+                'zv2RIbUsnSw_335_341.avi',
+                ['A man plays a guitar.']
+                if name == 'desc.txt'
+                else ['A man, a guitar.'],
+            )
+        ],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ConversionWarning)
+        assert (
+            convert_msvd(
+                _write(tmp_path / name, descriptions),
+                _write(tmp_path / 'map.txt', mapping),
+            )
+            == expected
+        )
+        assert (
+            convert_msvd(
+                _bom(tmp_path / f'bom_{name}', descriptions),
+                _bom(tmp_path / 'bom_map.txt', mapping),
+            )
+            == expected
+        )
+
+
+def test_json_byte_order_mark(tmp_path):
+    msrvtt = dict(MSRVTT_TEST, sentences=MSRVTT_TEST['sentences'][::2])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ConversionWarning)
+        assert convert_msrvtt([_bom(tmp_path / 'msrvtt.json', msrvtt)]) == {
+            'test': [
+                ('video7010', 'video7010.mp4', ['a man speaks', 'a man talks'])
+            ]
+        }
+        assert convert_vatex(
+            train_file=_bom(tmp_path / 'vatex.json', VATEX_TRAIN)
+        ) == convert_vatex(train_file=_write(tmp_path / 'p.json', VATEX_TRAIN))
+
+
+def _dropped(record):
+    """The messages of the ConversionWarnings recorded."""
+    return [str(w.message) for w in record if w.category is ConversionWarning]
+
+
+def test_msvd_warns_about_what_it_leaves_out(tmp_path, monkeypatch, capsys):
+    descriptions = _write(
+        tmp_path / 'desc.txt',
+        MSVD_PLAIN
+        + 'notmapped_1_2 A clip the mapping lacks.\n'
+        + 'notmapped_1_2 Another caption of it.\n',
+    )
+    mapping = _write(
+        tmp_path / 'map.txt',
+        MSVD_MAPPING + 'outside_1_2 vid1971\n',  # vid1250 has no caption
+    )
+    with pytest.warns(ConversionWarning) as record:
+        splits = convert_msvd(descriptions, mapping)
+    assert [vid for videos in splits.values() for vid, _, _ in videos] == [
+        'vid1',
+        'vid1970',
+    ]
+    assert _dropped(record) == [
+        f'{descriptions}: left out 2 caption(s) of clips that {mapping} '
+        "does not list (e.g. line 3: 'notmapped_1_2', line 4: "
+        "'notmapped_1_2')",
+        f'{mapping}: left out 1 clip(s) without a caption in {descriptions} '
+        '(e.g. vid1250 (-7KMZQEsJW4_205_208))',
+        f'{mapping}: left out 1 clip(s) numbered outside the standard split '
+        'vid1-vid1970 (e.g. vid1971 (outside_1_2))',
+    ]
+    # The tool's summary says it too.
+    printed = _run_tool(
+        'msvd',
+        [str(tmp_path / 'out'), descriptions, mapping],
+        monkeypatch,
+        capsys,
+    ).splitlines()
+    assert printed[:2] == [
+        f'train: 1 videos, 1 captions -> {tmp_path}/out/annotations/'
+        'train.json',
+        f'test: 1 videos, 1 captions -> {tmp_path}/out/annotations/test.json',
+    ]
+    assert printed[2:] == [f'warning: {m}' for m in _dropped(record)]
+
+
+def test_msvd_csv_blank_caption_and_bad_header(tmp_path):
+    corpus = _write(
+        tmp_path / 'corpus.csv',
+        MSVD_CSV + 'zv2RIbUsnSw,335,341,2,clean,10,English,"  "\n',
+    )
+    mapping = _write(tmp_path / 'map.txt', MSVD_MAPPING)
+    with pytest.warns(ConversionWarning) as record:
+        convert_msvd(corpus, mapping)
+    assert _dropped(record)[0] == (
+        f'dropped 1 blank caption(s) (e.g. {corpus}:5)'
+    )
+    headless = _write(tmp_path / 'headless.csv', MSVD_CSV.split('\n', 1)[1])
+    with pytest.raises(ConversionError) as info:
+        convert_msvd(headless, mapping)
+    assert str(info.value) == (
+        f"{headless}: missing columns ['Description', 'End', 'Language', "
+        "'Start', 'VideoID'] (the header has ['-4wsuPCjDBc', '5', '15', "
+        "'337273', 'clean', '18', 'English', 'A squirrel is eating.'])"
+    )
+
+
+def test_msrvtt_and_vatex_warn_about_what_they_leave_out(tmp_path):
+    test = dict(
+        MSRVTT_TEST,
+        videos=MSRVTT_TEST['videos']
+        + [{'video_id': 'video7011', 'split': 'test'}],
+    )
+    path = _write(tmp_path / 'test_videodatainfo.json', test)
+    with pytest.warns(ConversionWarning) as record:
+        splits = convert_msrvtt([path])
+    assert [vid for vid, _, _ in splits['test']] == ['video7010']
+    assert _dropped(record) == [
+        f'dropped 1 blank caption(s) (e.g. {path}: sentences[1])',
+        f'left out 1 video(s) without a caption (e.g. video7011 of {path})',
+    ]
+
+    vatex = VATEX_TRAIN + [
+        {'videoID': 'silent', 'enCap': [' ', ''], 'chCap': ['一']}
+    ]
+    path = _write(tmp_path / 'vatex.json', vatex)
+    with pytest.warns(ConversionWarning) as record:
+        splits = convert_vatex(train_file=path)
+    assert len(splits['train']) == 1
+    assert _dropped(record) == [
+        f'{path}: dropped 2 blank caption(s) (e.g. item 1 (silent) '
+        'enCap[0], item 1 (silent) enCap[1])',
+        f'{path}: left out 1 video(s) without an English caption (e.g. '
+        'item 1 (silent))',
+    ]
+
+
+def test_nothing_left_is_an_error(tmp_path):
+    descriptions = _write(tmp_path / 'desc.txt', MSVD_PLAIN)
+    other = _write(tmp_path / 'map.txt', 'abc_1_2 vid1\n')
+    with (
+        pytest.raises(ConversionError) as info,
+        pytest.warns(ConversionWarning),
+    ):
+        convert_msvd(descriptions, other)
+    assert str(info.value) == (
+        f'no clip of {other} has a caption in {descriptions} (clips there, '
+        "e.g. ['-4wsuPCjDBc_5_15', 'zv2RIbUsnSw_335_341']; in the mapping, "
+        "e.g. ['abc_1_2'])"
+    )
+    blank = _write(tmp_path / 'vatex.json', [{'videoID': 'v', 'enCap': []}])
+    with (
+        pytest.raises(
+            ConversionError,
+            match='vatex.json: no video with an English caption',
+        ),
+        pytest.warns(ConversionWarning),
+    ):
+        convert_vatex(val_file=blank)
+
+
+def test_blank_and_missing_files(tmp_path, monkeypatch):
+    blank = _write(tmp_path / 'blank.json', '\n')
+    with pytest.raises(ConversionError) as info:
+        convert_msrvtt([blank])
+    assert str(info.value) == f'{blank}: the file is blank; expected JSON'
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        convert_vatex(train_file='vatex/train.json')
+    assert str(info.value) == (
+        'Annotation file not found: vatex/train.json (resolved to '
+        f'{tmp_path}/vatex/train.json, relative to the current directory '
+        f'{tmp_path})'
+    )

@@ -17,7 +17,11 @@ import json
 from collections import OrderedDict
 from typing import Dict, List
 
-from vidcap_mm.datasets import VideoCaptionDataset
+from vidcap_mm.datasets import AnnotationError, VideoCaptionDataset
+from vidcap_mm.datasets.caption_dataset import (
+    load_caption_results,
+    read_json_file,
+)
 from vidcap_mm.evaluation import CaptionMetric
 
 
@@ -44,15 +48,30 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _is_coco_record(record) -> bool:
+    return (
+        isinstance(record, dict)
+        and 'image_id' in record
+        and 'caption' in record
+    )
+
+
 def load_references(path: str) -> Dict[str, List[str]]:
     """``{video_id: [reference, ...]}`` from COCO or LAVIS annotations."""
-    with open(path, encoding='utf-8') as f:
-        data = json.load(f)
-    if isinstance(data, dict) and 'annotations' in data:
+    data = read_json_file(
+        path, 'COCO caption annotations or a LAVIS JSON list of records'
+    )
+    if isinstance(data, dict):
+        if 'annotations' not in data:
+            raise AnnotationError(
+                f'{path}: expected COCO caption annotations (an object with '
+                f'"annotations") or a LAVIS JSON list of records, got an '
+                f'object with {sorted(data)[:5]}'
+            )
         refs: Dict[str, List[str]] = OrderedDict()
         for i, ann in enumerate(data['annotations']):
-            if 'image_id' not in ann or 'caption' not in ann:
-                raise ValueError(
+            if not _is_coco_record(ann):
+                raise AnnotationError(
                     f'{path}: annotation {i} lacks "image_id" or "caption": '
                     f'{ann!r}'
                 )
@@ -64,28 +83,13 @@ def load_references(path: str) -> Dict[str, List[str]]:
     return dataset.get_references()
 
 
-def load_predictions(path: str) -> Dict[str, str]:
-    with open(path, encoding='utf-8') as f:
-        data = json.load(f)
-    if not isinstance(data, list):
-        raise ValueError(f'{path}: expected a COCO result list, got {data!r}')
-    predictions: Dict[str, str] = {}
-    for i, record in enumerate(data):
-        if 'image_id' not in record or 'caption' not in record:
-            raise ValueError(
-                f'{path}: result {i} lacks "image_id" or "caption": {record!r}'
-            )
-        video_id = str(record['image_id'])
-        if video_id in predictions:
-            raise ValueError(f'{path}: video {video_id!r} predicted twice.')
-        predictions[video_id] = record['caption']
-    return predictions
-
-
 def main() -> None:
     args = parse_args()
-    references = load_references(args.annotations)
-    predictions = load_predictions(args.predictions)
+    try:
+        references = load_references(args.annotations)
+        predictions = load_caption_results(args.predictions)
+    except (FileNotFoundError, AnnotationError) as err:
+        raise SystemExit(f'eval_captions.py: {err}') from None
     missing = [v for v in references if v not in predictions]
     extra = [v for v in predictions if v not in references]
     if missing or extra:

@@ -11,9 +11,10 @@ Example::
 """
 
 import argparse
-import json
+from typing import Dict, List
 
-from vidcap_mm.datasets import VideoCaptionDataset
+from vidcap_mm.datasets import AnnotationError, VideoCaptionDataset
+from vidcap_mm.datasets.caption_dataset import load_caption_results
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +29,44 @@ def parse_args() -> argparse.Namespace:
         '--labels', nargs='+', help='a name per result file (default: path)'
     )
     parser.add_argument('--num', type=int, default=8, help='how many')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.num < 1:
+        parser.error(f'--num must be at least 1, got {args.num}')
+    return args
+
+
+def _some(ids: List[str]) -> str:
+    return ', '.join(repr(i) for i in ids[:5]) + (
+        ', ...' if len(ids) > 5 else ''
+    )
+
+
+def check_matches(
+    video_ids: List[str], predictions: Dict[str, str], path: str, ann: str
+) -> None:
+    """Exit naming the videos shown that ``path`` has no prediction for.
+
+    Args:
+        video_ids (list[str]): The videos to show.
+        predictions (dict): Video id -> caption, from ``path``.
+        path (str): The result file.
+        ann (str): The annotation file, for the message.
+    """
+    missing = [v for v in video_ids if v not in predictions]
+    if not missing:
+        return
+    found = f'its {len(predictions)} id(s): {_some(list(predictions))}'
+    if len(missing) == len(video_ids):
+        raise SystemExit(
+            f'show_captions.py: none of the {len(video_ids)} video ids shown '
+            f'({_some(video_ids)}, from {ann}) matches a prediction in '
+            f'{path} ({found}). Is it the result of this annotation file?'
+        )
+    raise SystemExit(
+        f'show_captions.py: {len(missing)} of the {len(video_ids)} video ids '
+        f'shown (from {ann}) match no prediction in {path} ({found}): '
+        f'{_some(missing)}'
+    )
 
 
 def main() -> None:
@@ -38,26 +76,25 @@ def main() -> None:
         raise SystemExit(
             f'{len(labels)} labels for {len(args.predictions)} result files'
         )
-    results = []
-    for path in args.predictions:
-        with open(path) as f:
-            results.append(
-                {str(p['image_id']): p['caption'] for p in json.load(f)}
-            )
-    dataset = VideoCaptionDataset(
-        ann_file=args.annotations, pipeline=[], test_mode=True
-    )
+    try:
+        results = [load_caption_results(p) for p in args.predictions]
+        dataset = VideoCaptionDataset(
+            ann_file=args.annotations, pipeline=[], test_mode=True
+        )
+    except (FileNotFoundError, AnnotationError) as err:
+        raise SystemExit(f'show_captions.py: {err}') from None
+    infos = [
+        dataset.get_data_info(idx)
+        for idx in range(min(args.num, len(dataset)))
+    ]
+    video_ids = [info['video_id'] for info in infos]
+    for path, predictions in zip(args.predictions, results):
+        check_matches(video_ids, predictions, path, args.annotations)
     width = max(len('reference'), *(len(label) for label in labels))
-    for idx in range(min(args.num, len(dataset))):
-        info = dataset.get_data_info(idx)
+    for info in infos:
         video_id = info['video_id']
         print(video_id)
         for label, predictions in zip(labels, results):
-            if video_id not in predictions:
-                raise SystemExit(
-                    f'{video_id!r} of {args.annotations} has no prediction '
-                    f'in the {label} results'
-                )
             print(f'  {label + ":":<{width + 1}} {predictions[video_id]!r}')
         print(f'  {"reference:":<{width + 1}} {info["gt_captions"][0]!r}')
 

@@ -1,7 +1,9 @@
 """Video captioning dataset reading the LAVIS JSON annotation layout, and
 its MSR-VTT, MSVD and VATEX presets."""
 
+import json
 import logging
+import os
 import os.path as osp
 import random
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -9,9 +11,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
-from mmengine.fileio import exists, load
+from mmengine.fileio import exists, get_text
 from mmengine.logging import print_log
+from mmengine.utils import is_abs
 
+from .sample_random_state import SampleRandomState
 from .transforms.loading import VideoReadError
 
 TRAIN_SAMPLES = ('per_caption', 'per_video')
@@ -19,6 +23,119 @@ TRAIN_SAMPLES = ('per_caption', 'per_video')
 
 class AnnotationError(ValueError):
     """An annotation file or one of its records is not usable."""
+
+
+def file_not_found(
+    path: str, what: str = 'Annotation file', joined: str = ''
+) -> FileNotFoundError:
+    """The error for a missing input file, saying where it was looked for.
+
+    A relative path is resolved against the current directory, which is
+    often not the one the user had in mind (a config written for the
+    repository root, run from elsewhere), so the message gives both.
+
+    Args:
+        path (str): The path that was tried.
+        what (str): What the file is, to start the message. Defaults to
+            ``'Annotation file'``.
+        joined (str): How ``path`` was built, when it was (e.g. the
+            ``data_root`` it was joined to). Defaults to ``''``.
+
+    Returns:
+        FileNotFoundError: The error to raise.
+    """
+    message = f'{what} not found: {path}'
+    if not is_abs(path):
+        message += (
+            f' (resolved to {osp.abspath(path)}, relative to the current '
+            f'directory {os.getcwd()})'
+        )
+    if joined:
+        message += f'; {joined}'
+    return FileNotFoundError(message)
+
+
+def read_json_file(path: str, expected: str, what: str = 'Annotation file'):
+    """Read a JSON file written by a user or another program.
+
+    A UTF-8 byte-order mark is accepted: spreadsheet programs and some
+    editors write one ("CSV UTF-8"), and ``json`` refuses it.
+
+    Args:
+        path (str): A local path or a URI of MMEngine's file backends.
+        expected (str): What the file should hold, for error messages
+            (e.g. ``'a JSON list of records'``).
+        what (str): What the file is, for the missing-file message.
+            Defaults to ``'Annotation file'``.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        FileNotFoundError: If the file does not exist (see
+            :func:`file_not_found`).
+        AnnotationError: If the file is blank or not JSON, naming it and
+            ``expected``.
+    """
+    if not exists(path):
+        raise file_not_found(path, what)
+    text = get_text(path, encoding='utf-8-sig')
+    if not text.strip():
+        raise AnnotationError(
+            f'{path}: the file is blank; expected {expected}'
+        )
+    try:
+        return json.loads(text)
+    except ValueError as err:  # json.JSONDecodeError is a ValueError
+        raise AnnotationError(
+            f'{path}: not valid JSON ({err}); expected {expected}'
+        ) from err
+
+
+#: The layout of caption result files (what ``tools/test.py --dump``
+#: writes), for messages.
+RESULT_LAYOUT = (
+    'a COCO caption result list [{"image_id": ..., "caption": ...}]'
+)
+
+
+def load_caption_results(path: str) -> Dict[str, str]:
+    """Read a COCO caption result file (``tools/test.py --dump x.json``).
+
+    Args:
+        path (str): The result file.
+
+    Returns:
+        dict[str, str]: Video id (as a string) -> predicted caption, in
+        file order.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        AnnotationError: If it is not a list of ``image_id`` / ``caption``
+            objects, or predicts a video twice, naming the file and result.
+    """
+    data = read_json_file(path, RESULT_LAYOUT, what='Result file')
+    if not isinstance(data, list):
+        raise AnnotationError(
+            f'{path}: expected {RESULT_LAYOUT}, got a {type(data).__name__}'
+        )
+    predictions: Dict[str, str] = {}
+    for i, record in enumerate(data):
+        if not (
+            isinstance(record, dict)
+            and 'image_id' in record
+            and 'caption' in record
+        ):
+            raise AnnotationError(
+                f'{path}: result {i} lacks "image_id" or "caption": {record!r}'
+            )
+        video_id = str(record['image_id'])
+        if video_id in predictions:
+            raise AnnotationError(
+                f'{path}: video {video_id!r} predicted twice.'
+            )
+        predictions[video_id] = record['caption']
+    return predictions
 
 
 @DATASETS.register_module()
@@ -55,8 +172,11 @@ class VideoCaptionDataset(BaseActionDataset):
     metric and the SCST reward score against them), and
     :meth:`get_references` returns them all without touching any video.
 
-    Bad input. The annotation file must exist and be a JSON list (else
-    ``FileNotFoundError`` / :class:`AnnotationError` naming it). A record
+    Bad input. The annotation file must exist and be a JSON list, UTF-8
+    with or without a byte-order mark (else ``FileNotFoundError`` /
+    :class:`AnnotationError` naming it; the former also gives the absolute
+    path a relative one resolved to, the current directory and the
+    ``data_root`` it was joined to). A record
     that is not an object, lacks ``video`` or ``caption``, has an empty
     caption, or gives a video id another file (or a file another id) than
     an earlier record raises :class:`AnnotationError` naming the file and
@@ -116,12 +236,17 @@ class VideoCaptionDataset(BaseActionDataset):
                 f'{self.__class__.__name__}: split must be one of '
                 f'{self.SPLITS}, got {split!r}'
             )
+        origin = f'ann_file {ann_file!r}'
         if not ann_file:
             if split is None:
                 raise ValueError(
                     f'{self.__class__.__name__}: give ann_file or split'
                 )
             ann_file = osp.join('annotations', f'{split}.json')
+            origin = f'ann_file {ann_file!r} (from split={split!r})'
+        # mmengine joins ann_file to data_root before we read it; a missing
+        # file's message says so.
+        self._ann_file_origin = (ann_file, origin)
         if data_prefix is None:
             data_prefix = dict(video='' if split is None else 'videos')
         if test_mode is None:
@@ -141,6 +266,9 @@ class VideoCaptionDataset(BaseActionDataset):
         self._requested: Optional[int] = None
         #: Unreadable videos skipped in this process: filename -> count.
         self.skipped_videos: Dict[str, int] = {}
+        #: Per-sample random streams for exact resume (see
+        #: :class:`SampleRandomState`); off until a training run seeds it.
+        self.random_state = SampleRandomState()
         super().__init__(
             ann_file,
             pipeline=list(pipeline),
@@ -233,15 +361,14 @@ class VideoCaptionDataset(BaseActionDataset):
     def _load_records(self) -> list:
         """Read the annotation file and check that it is a non-empty list."""
         if not exists(self.ann_file):
-            raise FileNotFoundError(
-                f'Annotation file not found: {self.ann_file}'
-            )
-        try:
-            records = load(self.ann_file, file_format='json')
-        except ValueError as err:  # json.JSONDecodeError is a ValueError
-            raise AnnotationError(
-                f'{self.ann_file}: not valid JSON ({err})'
-            ) from err
+            given, origin = self._ann_file_origin
+            joined = ''
+            if self.data_root and self.ann_file != given:
+                joined = f'{origin} joined to data_root {self.data_root!r}'
+            raise file_not_found(self.ann_file, joined=joined)
+        records = read_json_file(
+            self.ann_file, 'a JSON list of records (LAVIS layout)'
+        )
         if not isinstance(records, list):
             raise AnnotationError(
                 f'{self.ann_file}: expected a JSON list of records, got '
@@ -358,7 +485,8 @@ class VideoCaptionDataset(BaseActionDataset):
         # __getitem__ then calls prepare_data with it and, if that returns
         # None, with random replacements.
         self._requested = idx
-        return super().__getitem__(idx)
+        with self.random_state.for_sample(idx):
+            return super().__getitem__(idx)
 
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx``.

@@ -6,7 +6,13 @@ captions), ...]}``; :func:`write_caption_splits` writes them as
 ``annotations/{split}.json`` (train: one record per caption; val / test: one
 record per video with all its captions), the files the dataset presets read
 with ``split=...``. ``tools/data/{msrvtt,msvd,vatex}`` hold the command-line
-scripts.
+scripts, which call :func:`convert_and_write`.
+
+Input files may start with a UTF-8 byte-order mark (spreadsheet programs
+write one). Whatever a converter leaves out (blank captions, videos without
+a caption, captions of clips the mapping does not know) is reported in a
+:class:`ConversionWarning` with the count and a few examples; a file that
+yields no video at all raises :class:`ConversionError`.
 """
 
 import csv
@@ -14,7 +20,10 @@ import json
 import os
 import os.path as osp
 import re
-from typing import Dict, Iterable, List, Optional, Tuple
+import warnings
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .caption_dataset import file_not_found
 
 VideoEntry = Tuple[str, str, List[str]]
 Splits = Dict[str, List[VideoEntry]]
@@ -24,12 +33,36 @@ class ConversionError(ValueError):
     """An official annotation file is not in the expected format."""
 
 
+class ConversionWarning(UserWarning):
+    """A converter left captions or videos out of what it returns."""
+
+
+def _warn_dropped(message: str, examples: Sequence[str]) -> None:
+    """Warn that ``len(examples)`` things were left out, naming a few.
+
+    Args:
+        message (str): What was left out, with ``{count}`` for the count.
+        examples (Sequence[str]): One description per thing left out.
+    """
+    if not examples:
+        return
+    shown = ', '.join(examples[:5]) + (', ...' if len(examples) > 5 else '')
+    warnings.warn(
+        f"{message.replace('{count}', str(len(examples)))} (e.g. {shown})",
+        ConversionWarning,
+        stacklevel=3,
+    )
+
+
 def _load_json(path: str):
     if not osp.isfile(path):
-        raise FileNotFoundError(f'Annotation file not found: {path}')
+        raise file_not_found(path)
+    with open(path, encoding='utf-8-sig') as f:
+        text = f.read()
+    if not text.strip():
+        raise ConversionError(f'{path}: the file is blank; expected JSON')
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
+        return json.loads(text)
     except ValueError as err:
         raise ConversionError(f'{path}: not valid JSON ({err})') from err
 
@@ -40,9 +73,33 @@ def _field(item, key: str, where: str):
     return item[key]
 
 
-def _clean(captions: Iterable[str]) -> List[str]:
-    """Strip captions and drop empty ones."""
-    return [c.strip() for c in captions if isinstance(c, str) and c.strip()]
+def _clean(
+    captions: Iterable[Tuple[str, object]], blank: List[str]
+) -> List[str]:
+    """Strip captions and drop blank ones.
+
+    Args:
+        captions (Iterable[tuple]): ``(where, caption)`` pairs, ``where``
+            saying where the caption comes from, for messages.
+        blank (list[str]): Gets the ``where`` of every blank caption.
+
+    Returns:
+        list[str]: The stripped non-blank captions, in order.
+
+    Raises:
+        ConversionError: If a caption is not a string.
+    """
+    texts = []
+    for where, caption in captions:
+        if not isinstance(caption, str):
+            raise ConversionError(
+                f'{where}: expected a caption string, got {caption!r}'
+            )
+        if caption.strip():
+            texts.append(caption.strip())
+        else:
+            blank.append(where)
+    return texts
 
 
 def write_caption_splits(
@@ -101,8 +158,10 @@ def convert_msrvtt(
         dict: ``{'train' | 'val' | 'test': [(video_id, file, captions)]}``,
         videos in file order, captions in ``sen_id`` order.
     """
+    ann_files = list(ann_files)
     video_split: Dict[str, str] = {}
-    captions: Dict[str, List[Tuple[int, str]]] = {}
+    video_file: Dict[str, str] = {}  # video id -> the file listing it
+    captions: Dict[str, List[Tuple[int, str, object]]] = {}
     for path in ann_files:
         data = _load_json(path)
         videos = _field(data, 'videos', path)
@@ -122,6 +181,7 @@ def convert_msrvtt(
                     f'{video_split[video_id]!r}'
                 )
             video_split[video_id] = split
+            video_file.setdefault(video_id, path)
             captions.setdefault(video_id, [])
         for i, sentence in enumerate(sentences):
             where = f'{path}: sentences[{i}]'
@@ -131,15 +191,29 @@ def convert_msrvtt(
                 raise ConversionError(
                     f'{where}: video {video_id!r} is not among the videos'
                 )
-            captions[video_id].append((sentence.get('sen_id', i), caption))
+            captions[video_id].append(
+                (sentence.get('sen_id', i), where, caption)
+            )
 
     splits: Splits = {name: [] for name in MSRVTT_SPLITS.values()}
+    blank: List[str] = []
+    uncaptioned: List[str] = []
     for video_id, split in video_split.items():
-        texts = _clean(c for _, c in sorted(captions[video_id]))
+        texts = _clean(
+            ((where, c) for _, where, c in sorted(captions[video_id])), blank
+        )
         if texts:
             splits[MSRVTT_SPLITS[split]].append(
                 (video_id, video_id + video_ext, texts)
             )
+        else:
+            uncaptioned.append(f'{video_id} of {video_file[video_id]}')
+    _warn_dropped('dropped {count} blank caption(s)', blank)
+    _warn_dropped('left out {count} video(s) without a caption', uncaptioned)
+    if not any(splits.values()):
+        raise ConversionError(
+            f'{", ".join(ann_files)}: no video with a caption'
+        )
     return {name: videos for name, videos in splits.items() if videos}
 
 
@@ -147,27 +221,31 @@ def convert_msrvtt(
 MSVD_SPLITS = (('train', 1, 1200), ('val', 1201, 1300), ('test', 1301, 1970))
 
 
-def _read_msvd_descriptions(path: str) -> Dict[str, List[str]]:
-    """Clip name -> English captions, from ``AllVideoDescriptions.txt``
-    (``clip caption`` lines, ``#`` comments) or the corpus CSV (columns
-    ``VideoID``, ``Start``, ``End``, ``Language``, ``Description``)."""
+def _read_msvd_descriptions(path: str) -> Dict[str, List[Tuple[int, str]]]:
+    """Clip name -> English ``(line number, caption)`` pairs, from
+    ``AllVideoDescriptions.txt`` (``clip caption`` lines, ``#`` comments)
+    or the corpus CSV (columns ``VideoID``, ``Start``, ``End``,
+    ``Language``, ``Description``)."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'Annotation file not found: {path}')
-    descriptions: Dict[str, List[str]] = {}
-    with open(path, encoding='utf-8', newline='') as f:
+        raise file_not_found(path)
+    descriptions: Dict[str, List[Tuple[int, str]]] = {}
+    with open(path, encoding='utf-8-sig', newline='') as f:
         if path.lower().endswith('.csv'):
             reader = csv.DictReader(f)
             needed = {'VideoID', 'Start', 'End', 'Language', 'Description'}
             missing = needed - set(reader.fieldnames or ())
             if missing:
                 raise ConversionError(
-                    f'{path}: missing columns {sorted(missing)}'
+                    f'{path}: missing columns {sorted(missing)} (the header '
+                    f'has {reader.fieldnames})'
                 )
             for row in reader:
                 if row['Language'] != 'English':
                     continue
                 clip = f'{row["VideoID"]}_{row["Start"]}_{row["End"]}'
-                descriptions.setdefault(clip, []).append(row['Description'])
+                descriptions.setdefault(clip, []).append(
+                    (reader.line_num, row['Description'])
+                )
             return descriptions
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -179,7 +257,7 @@ def _read_msvd_descriptions(path: str) -> Dict[str, List[str]]:
                     f'{path}:{lineno}: expected "<clip> <caption>", got '
                     f'{line!r}'
                 )
-            descriptions.setdefault(clip, []).append(caption)
+            descriptions.setdefault(clip, []).append((lineno, caption))
     return descriptions
 
 
@@ -187,6 +265,10 @@ def convert_msvd(
     descriptions_file: str, mapping_file: str, video_ext: str = '.avi'
 ) -> Splits:
     """Read MSVD's descriptions and its clip-to-``vidN`` mapping.
+
+    Left out, with a :class:`ConversionWarning` each: blank captions,
+    captions of clips the mapping does not list, clips of the mapping
+    without a caption, and clips numbered outside ``vid1``-``vid1970``.
 
     Args:
         descriptions_file (str): ``AllVideoDescriptions.txt`` or
@@ -199,12 +281,16 @@ def convert_msvd(
     Returns:
         dict: ``{'train' | 'val' | 'test': [(vidN, file, captions)]}`` by
         the standard split (1-1200, 1201-1300, 1301-1970), in N order.
+
+    Raises:
+        ConversionError: If a file is malformed, or no clip of the mapping
+            has a caption.
     """
     descriptions = _read_msvd_descriptions(descriptions_file)
     if not osp.isfile(mapping_file):
-        raise FileNotFoundError(f'Mapping file not found: {mapping_file}')
+        raise file_not_found(mapping_file, 'Mapping file')
     numbered = []
-    with open(mapping_file, encoding='utf-8') as f:
+    with open(mapping_file, encoding='utf-8-sig') as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -216,13 +302,61 @@ def convert_msvd(
                 )
             numbered.append((int(match.group(2)), match.group(1)))
     splits: Splits = {name: [] for name, _, _ in MSVD_SPLITS}
+    blank: List[str] = []
+    uncaptioned: List[str] = []
+    unnumbered: List[str] = []
     for number, clip in sorted(numbered):
-        texts = _clean(descriptions.get(clip, ()))
-        if not texts:
+        split = next(
+            (
+                name
+                for name, first, last in MSVD_SPLITS
+                if first <= number <= last
+            ),
+            None,
+        )
+        if split is None:
+            unnumbered.append(f'vid{number} ({clip})')
             continue
-        for name, first, last in MSVD_SPLITS:
-            if first <= number <= last:
-                splits[name].append((f'vid{number}', clip + video_ext, texts))
+        texts = _clean(
+            (
+                (f'{descriptions_file}:{lineno}', caption)
+                for lineno, caption in descriptions.get(clip, ())
+            ),
+            blank,
+        )
+        if texts:
+            splits[split].append((f'vid{number}', clip + video_ext, texts))
+        else:
+            uncaptioned.append(f'vid{number} ({clip})')
+    mapped = {clip for _, clip in numbered}
+    unmapped = [
+        f'line {lineno}: {clip!r}'
+        for clip, captions in descriptions.items()
+        if clip not in mapped
+        for lineno, _ in captions
+    ]
+    _warn_dropped('dropped {count} blank caption(s)', blank)
+    _warn_dropped(
+        f'{descriptions_file}: left out {{count}} caption(s) of clips that '
+        f'{mapping_file} does not list',
+        unmapped,
+    )
+    _warn_dropped(
+        f'{mapping_file}: left out {{count}} clip(s) without a caption in '
+        f'{descriptions_file}',
+        uncaptioned,
+    )
+    _warn_dropped(
+        f'{mapping_file}: left out {{count}} clip(s) numbered outside the '
+        f'standard split vid{MSVD_SPLITS[0][1]}-vid{MSVD_SPLITS[-1][2]}',
+        unnumbered,
+    )
+    if not any(splits.values()):
+        raise ConversionError(
+            f'no clip of {mapping_file} has a caption in {descriptions_file} '
+            f'(clips there, e.g. {list(descriptions)[:3]}; in the mapping, '
+            f'e.g. {[clip for _, clip in numbered[:3]]})'
+        )
     return {name: videos for name, videos in splits.items() if videos}
 
 
@@ -258,21 +392,44 @@ def convert_vatex(
         if not isinstance(data, list):
             raise ConversionError(f'{path}: expected a JSON list of videos')
         videos = []
+        blank: List[str] = []
+        uncaptioned: List[str] = []
         for i, item in enumerate(data):
             where = f'{path}: item {i}'
             video_id = str(_field(item, 'videoID', where))
             captions = _field(item, 'enCap', where)
             if not isinstance(captions, list):
                 raise ConversionError(f'{where}: "enCap" must be a list')
-            texts = _clean(captions)
+            texts = _clean(
+                (
+                    (f'item {i} ({video_id}) enCap[{k}]', caption)
+                    for k, caption in enumerate(captions)
+                ),
+                blank,
+            )
             if texts:
                 videos.append((video_id, video_id + video_ext, texts))
+            else:
+                uncaptioned.append(f'item {i} ({video_id})')
+        _warn_dropped(f'{path}: dropped {{count}} blank caption(s)', blank)
+        _warn_dropped(
+            f'{path}: left out {{count}} video(s) without an English caption',
+            uncaptioned,
+        )
+        if not videos:
+            raise ConversionError(
+                f'{path}: no video with an English caption ("enCap") among '
+                f'{len(data)}'
+            )
         splits[split] = videos
     return splits
 
 
-def summarize(splits: Splits, paths: Dict[str, str]) -> str:
-    """One line per split: videos, captions and the file written."""
+def summarize(
+    splits: Splits, paths: Dict[str, str], notes: Sequence[str] = ()
+) -> str:
+    """One line per split (videos, captions and the file written), then one
+    per note (e.g. what the converter left out)."""
     lines = []
     for split, videos in splits.items():
         num_captions = sum(len(captions) for _, _, captions in videos)
@@ -280,4 +437,40 @@ def summarize(splits: Splits, paths: Dict[str, str]) -> str:
             f'{split}: {len(videos)} videos, {num_captions} captions -> '
             f'{paths[split]}'
         )
+    lines.extend(f'warning: {note}' for note in notes)
     return '\n'.join(lines)
+
+
+def convert_and_write(
+    convert: Callable[..., Splits], out_dir: str, *args, **kwargs
+) -> str:
+    """Run a converter, write its splits and return the summary to print.
+
+    What the converter leaves out is reported in the summary: its
+    :class:`ConversionWarning` messages are caught and become the summary's
+    ``warning:`` lines, so that each is said once.
+
+    Args:
+        convert (Callable): One of the ``convert_*`` functions.
+        out_dir (str): The dataset root (see :func:`write_caption_splits`).
+        *args: Positional arguments of ``convert``.
+        **kwargs: Keyword arguments of ``convert``.
+
+    Returns:
+        str: The summary (see :func:`summarize`).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', ConversionWarning)
+        splits = convert(*args, **kwargs)
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, ConversionWarning):
+            notes.append(str(warning.message))
+        else:  # not ours: shown as it would have been
+            warnings.warn_explicit(
+                warning.message,
+                warning.category,
+                warning.filename,
+                warning.lineno,
+            )
+    return summarize(splits, write_caption_splits(splits, out_dir), notes)

@@ -8,11 +8,7 @@ Example::
 
 import argparse
 
-from vidcap_mm.datasets.converters import (
-    convert_msrvtt,
-    summarize,
-    write_caption_splits,
-)
+from vidcap_mm.datasets.converters import convert_and_write, convert_msrvtt
 
 
 def main() -> None:
@@ -27,8 +23,11 @@ def main() -> None:
     )
     parser.add_argument('--video-ext', default='.mp4')
     args = parser.parse_args()
-    splits = convert_msrvtt(args.ann_files, args.video_ext)
-    print(summarize(splits, write_caption_splits(splits, args.out_dir)))
+    print(
+        convert_and_write(
+            convert_msrvtt, args.out_dir, args.ann_files, args.video_ext
+        )
+    )
 
 
 if __name__ == '__main__':

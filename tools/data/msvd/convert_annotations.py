@@ -8,11 +8,7 @@ Example::
 
 import argparse
 
-from vidcap_mm.datasets.converters import (
-    convert_msvd,
-    summarize,
-    write_caption_splits,
-)
+from vidcap_mm.datasets.converters import convert_and_write, convert_msvd
 
 
 def main() -> None:
@@ -27,8 +23,15 @@ def main() -> None:
     parser.add_argument('mapping', help='youtube_mapping.txt')
     parser.add_argument('--video-ext', default='.avi')
     args = parser.parse_args()
-    splits = convert_msvd(args.descriptions, args.mapping, args.video_ext)
-    print(summarize(splits, write_caption_splits(splits, args.out_dir)))
+    print(
+        convert_and_write(
+            convert_msvd,
+            args.out_dir,
+            args.descriptions,
+            args.mapping,
+            args.video_ext,
+        )
+    )
 
 
 if __name__ == '__main__':

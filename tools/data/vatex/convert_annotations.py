@@ -8,11 +8,7 @@ Example::
 
 import argparse
 
-from vidcap_mm.datasets.converters import (
-    convert_vatex,
-    summarize,
-    write_caption_splits,
-)
+from vidcap_mm.datasets.converters import convert_and_write, convert_vatex
 
 
 def main() -> None:
@@ -29,8 +25,16 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.train or args.val or args.test):
         parser.error('give at least one of --train, --val, --test')
-    splits = convert_vatex(args.train, args.val, args.test, args.video_ext)
-    print(summarize(splits, write_caption_splits(splits, args.out_dir)))
+    print(
+        convert_and_write(
+            convert_vatex,
+            args.out_dir,
+            args.train,
+            args.val,
+            args.test,
+            args.video_ext,
+        )
+    )
 
 
 if __name__ == '__main__':
