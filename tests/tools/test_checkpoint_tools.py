@@ -14,7 +14,9 @@ T5_CONFIG = osp.join(REPO, 'configs', 'demo', 'tiny_t5_synthetic.py')
 def test_checkpoint_records_what_it_holds(trained):
     work_dir, _, _ = trained
     checkpoint = torch.load(
-        osp.join(work_dir, 'epoch_3.pth'), map_location='cpu', weights_only=True
+        osp.join(work_dir, 'epoch_3.pth'),
+        map_location='cpu',
+        weights_only=True,
     )
     # The demo trains every part, so its trainable part is the whole model.
     assert checkpoint['meta']['saved_weights'] == 'trainable'
