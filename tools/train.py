@@ -18,8 +18,8 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
-    rescale_schedule,
 )
+from vidcap_mm.engine.schedule_rescaling import rescale_schedule
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -110,7 +110,7 @@ def merge_randomness(cfg: Config, args: argparse.Namespace) -> None:
 def merge_cfg_options(cfg: Config, options: dict) -> None:
     """Merge ``--cfg-options``; a changed ``train_cfg.max_epochs`` or
     ``max_iters`` stretches the schedule to fit
-    (:func:`~vidcap_mm.engine.launch.rescale_schedule`)."""
+    (:func:`~vidcap_mm.engine.schedule_rescaling.rescale_schedule`)."""
     train_cfg = copy.deepcopy(cfg.get('train_cfg'))
     cfg.merge_from_dict(options)
     for key in ('max_epochs', 'max_iters'):

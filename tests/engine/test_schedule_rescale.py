@@ -9,8 +9,8 @@ import pytest
 from mmengine.config import Config
 
 from tests.helpers import REPO
-from vidcap_mm.engine import launch
-from vidcap_mm.engine.launch import rescale_schedule
+from vidcap_mm.engine import schedule_rescaling
+from vidcap_mm.engine.schedule_rescaling import rescale_schedule
 
 SCHEDULES = osp.join(REPO, 'configs', '_base_', 'schedules')
 
@@ -19,7 +19,7 @@ SCHEDULES = osp.join(REPO, 'configs', '_base_', 'schedules')
 def logged(monkeypatch):
     messages = []
     monkeypatch.setattr(
-        launch,
+        schedule_rescaling,
         'print_log',
         lambda msg, logger=None, level=logging.INFO: messages.append(
             (level, msg)
