@@ -73,3 +73,95 @@ def samples_for(video_ids, captions):
     for sample, video_id in zip(samples, video_ids):
         sample.set_metainfo(dict(video_id=video_id))
     return samples
+
+
+# LLM family of a real checkpoint, from its model id or directory name
+# (checked in this order: an InstructBLIP id names no other family).
+_LLM_MARKS = (
+    ('vicuna', ('vicuna', 'instructblip')),
+    ('t5', ('t5',)),
+    ('opt', ('opt',)),
+)
+TINY_IMAGE_SIZE = 32
+
+
+def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
+    """Make a recipe config run on CPU in seconds, in place.
+
+    Only what needs real weights or real data changes; everything else of
+    the recipe (prompt, LoRA, dtypes, objective, generation settings, frame
+    count, sampling, schedule types, hooks) is kept.
+
+    - ``model.pretrained`` is replaced by the tiny random BLIP-2 of
+      ``configs/_base_/models/tiny_blip2_<kind>.py`` of the same LLM family
+      (its ``blip2_config`` and offline tokenizers over the synthetic
+      clips' words). Configs already on ``blip2_config`` keep theirs.
+    - Every dataloader reads ``data_root`` (the LAVIS layout of
+      ``generate_synthetic_clips``): ``annotations/<split>.json`` and
+      ``videos/``; frames are decoded and resized to the tiny ViT's 32
+      pixels instead of 224. ``batch_size`` clips, no workers.
+    - The evaluator scores BLEU and CIDEr with the Python PTB tokenizer
+      (METEOR's Java start-up would take most of the time); the checkpoint
+      choice (CIDEr + BLEU-4) still works.
+    - Training is one epoch or one iteration, validated after it.
+
+    Args:
+        cfg (Config): A config of ``configs/``, changed in place.
+        data_root (str): Synthetic clips in the LAVIS layout.
+        batch_size (int): Clips per batch. Defaults to 2.
+
+    Raises:
+        ValueError: If ``pretrained`` names no known LLM family.
+    """
+    model = cfg.model
+    if model.get('pretrained') is not None:
+        name = model.pretrained.lower()
+        kind = next(
+            (k for k, marks in _LLM_MARKS if any(m in name for m in marks)),
+            None,
+        )
+        if kind is None:
+            raise ValueError(
+                f'{cfg.filename}: model.pretrained={model.pretrained!r} '
+                f'names none of the LLM families {[k for k, _ in _LLM_MARKS]}'
+            )
+        tiny = Config.fromfile(
+            osp.join(
+                REPO, 'configs', '_base_', 'models', f'tiny_blip2_{kind}.py'
+            )
+        ).model
+        model.pretrained = None
+        for key in ('blip2_config', 'tokenizer', 'qformer_tokenizer'):
+            if key in tiny:
+                model[key] = tiny[key]
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if loader is None:
+            continue
+        dataset = loader.dataset
+        ann_split = dataset.get('split') or split
+        dataset.ann_file = osp.join(
+            data_root, 'annotations', f'{ann_split}.json'
+        )
+        dataset.data_prefix = dict(video=osp.join(data_root, 'videos'))
+        for step in dataset.pipeline:
+            for key in ('resize', 'scale'):
+                if key in step:
+                    step[key] = (TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+        loader.batch_size = batch_size
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    for key in ('val_evaluator', 'test_evaluator'):
+        if cfg.get(key) is not None:
+            cfg[key] = dict(
+                type='CaptionMetric',
+                scorers=('BLEU', 'CIDEr'),
+                tokenizer='python',
+            )
+    train_cfg = cfg.get('train_cfg')
+    if train_cfg is not None:
+        length = 'max_iters' if 'max_iters' in train_cfg else 'max_epochs'
+        train_cfg[length] = 1
+        train_cfg.val_interval = 1
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_processor.window_size = 1

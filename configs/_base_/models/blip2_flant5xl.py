@@ -1,0 +1,18 @@
+# BLIP-2 with Flan-T5-XL (`Salesforce/blip2-flan-t5-xl`, a model id or a
+# local directory) as the seed runs it: the ViT frozen in float16, the LLM
+# frozen in bfloat16 (T5 overflows in float16); the Q-Former and its
+# projection train in float32. The caption is the decoder's target, after
+# the encoder reads [32 visual tokens ; 'a video of'].
+model = dict(
+    type='Blip2VideoCaptioner',
+    pretrained='Salesforce/blip2-flan-t5-xl',
+    backbone=dict(type='Blip2VisionBackbone', dtype='float16'),
+    neck=dict(type='QFormerFusionNeck', fusion='concat'),
+    head=dict(
+        type='LLMCaptionHead',
+        prompt='a video of',
+        dtype='bfloat16',
+        max_caption_tokens=32,
+        generation_cfg=dict(num_beams=5, max_new_tokens=32, min_length=5),
+    ),
+)

@@ -1,0 +1,23 @@
+# InstructBLIP with Vicuna-7B (`Salesforce/instructblip-vicuna-7b`, its
+# LLM tokenizer at the top and the Q-Former's BERT tokenizer in the
+# `qformer_tokenizer` folder) as the seed runs it: the ViT frozen in
+# float16, the LLM frozen in bfloat16; the Q-Former and its projection
+# train in float32. The Q-Former reads the instruction too, and the LLM
+# reads [32 visual tokens ; instruction ; caption].
+# InstructBLIP's short-caption instruction, said of a video.
+instruction = 'A short video description:'
+model = dict(
+    type='Blip2VideoCaptioner',
+    pretrained='Salesforce/instructblip-vicuna-7b',
+    backbone=dict(type='Blip2VisionBackbone', dtype='float16'),
+    neck=dict(
+        type='QFormerFusionNeck', fusion='concat', instruction=instruction
+    ),
+    head=dict(
+        type='LLMCaptionHead',
+        prompt=instruction,
+        dtype='bfloat16',
+        max_caption_tokens=32,
+        generation_cfg=dict(num_beams=5, max_new_tokens=32, min_length=5),
+    ),
+)

@@ -1,0 +1,13 @@
+# Zero-shot MSR-VTT captioning with the pretrained image BLIP-2 Flan-T5-XL,
+# untrained (the paper's 50.8 CIDEr on the validation split): 8 frames
+# through the seed's concatenating Q-Former, prompt 'a video of', beam
+# search with 5 beams. Only the evaluation parts, scored on val.
+_base_ = [
+    './_base_/models/blip2_flant5xl.py',
+    './_base_/datasets/msrvtt.py',
+    './_base_/default_runtime.py',
+]
+train_dataloader = None
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+test_dataloader = dict(dataset=dict(split='val'))

@@ -1,0 +1,30 @@
+# MSR-VTT, BLIP-2 OPT-2.7B, SCST from the best checkpoint of
+# msrvtt_opt2.7b_ft.py (train that first): the seed's
+# caption_msrvtt_opt2.7b_scst. 4 frames, 16 clips per GPU on 8 GPUs, lr
+# 1e-6 -> 0 over 20 epochs.
+_base_ = ['./msrvtt_opt2.7b_ft.py']
+num_frames = 4
+train_pipeline = [
+    dict(step, num_frames=num_frames) if 'num_frames' in step else step
+    for step in _base_.train_pipeline
+]
+test_pipeline = [
+    dict(step, num_frames=num_frames) if 'num_frames' in step else step
+    for step in _base_.test_pipeline
+]
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+# The block that switches cross-entropy to SCST (see README, SCST).
+model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
+custom_hooks = [dict(type='SCSTRewardHook')]
+load_from = 'work_dirs/msrvtt_opt2.7b_ft/best_caption_CIDEr_plus_BLEU_4_*.pth'
+lr, min_lr, max_epochs = 1e-6, 0.0, 20
+train_cfg = dict(max_epochs=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-8 / lr),
+    dict(_base_.param_scheduler[1], eta_min=min_lr, end=max_epochs),
+]
+auto_scale_lr = dict(base_batch_size=128)  # 8 GPUs x 16 clips

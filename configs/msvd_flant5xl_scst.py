@@ -1,0 +1,19 @@
+# MSVD, BLIP-2 Flan-T5-XL + LoRA, SCST from the best checkpoint of
+# msvd_flant5xl_ft.py (train that first): the seed's
+# caption_msvd_flant5xl_scst. 16 frames, 2 clips per GPU on 8 GPUs, lr 1e-6
+# -> 1e-7 over 15000 iterations.
+_base_ = ['./msvd_flant5xl_ft.py']
+train_dataloader = dict(batch_size=2)
+
+# The block that switches cross-entropy to SCST (see README, SCST).
+model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
+custom_hooks = [dict(type='SCSTRewardHook')]
+load_from = 'work_dirs/msvd_flant5xl_ft/best_caption_CIDEr_plus_BLEU_4_*.pth'
+lr, min_lr, max_iters = 1e-6, 1e-7, 15000
+train_cfg = dict(max_iters=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-8 / lr),
+    dict(_base_.param_scheduler[1], eta_min=min_lr, end=max_iters),
+]
+auto_scale_lr = dict(base_batch_size=16)  # 8 GPUs x 2 clips
