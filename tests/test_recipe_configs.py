@@ -10,9 +10,11 @@ of that config's own tiny run, so the pairs (cross-entropy -> SCST, trained
 
 import copy
 import glob
+import importlib.util
 import math
 import os.path as osp
 import re
+import sys
 
 import pytest
 import torch
@@ -135,6 +137,34 @@ def test_config_trains_and_validates(recipe_runs, name):
     assert glob.glob(
         osp.join(cfg.work_dir, 'best_caption_CIDEr_plus_BLEU_4_*.pth')
     )
+
+
+@pytest.mark.parametrize(
+    'name, checkpoint, load_from',
+    [
+        ('msrvtt_flant5xl_zeroshot.py', None, None),
+        (
+            'msrvtt_flant5xl_eval.py',
+            None,
+            'work_dirs/msrvtt_flant5xl_ft/best_caption_CIDEr_plus_BLEU_4_*.pth',
+        ),
+        ('msrvtt_flant5xl_eval.py', 'scst.pth', 'scst.pth'),
+    ],
+)
+def test_test_tool_checkpoint_is_optional(
+    monkeypatch, name, checkpoint, load_from
+):
+    # A zero-shot config has no checkpoint to give tools/test.py.
+    spec = importlib.util.spec_from_file_location(
+        'test_tool', osp.join(REPO, 'tools', 'test.py')
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config = osp.join(CONFIG_ROOT, name)
+    argv = ['test.py', config] + ([checkpoint] if checkpoint else [])
+    monkeypatch.setattr(sys, 'argv', argv)
+    cfg = tool.merge_args(Config.fromfile(config), tool.parse_args())
+    assert cfg.load_from == load_from
 
 
 # The seed's reference configurations (shared/docs/seed-method.md):

@@ -1,5 +1,5 @@
 """Caption a test set with a checkpoint and score it:
-``python tools/test.py CONFIG CHECKPOINT [--dump preds.pkl]``.
+``python tools/test.py CONFIG [CHECKPOINT] [--dump preds.pkl]``.
 """
 
 import argparse
@@ -18,7 +18,12 @@ def parse_args() -> argparse.Namespace:
         description='Test (and score) a video captioner.'
     )
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help="checkpoint file; without it the config's load_from (none for "
+        'a zero-shot config)',
+    )
     parser.add_argument(
         '--dump',
         help='also write the predictions: a .json file gets the COCO '
@@ -32,7 +37,8 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     apply_launch_arguments(cfg, args)
-    cfg.load_from = args.checkpoint
+    if args.checkpoint is not None:
+        cfg.load_from = args.checkpoint
     if args.dump is not None:
         cfg.test_evaluator = add_dump(cfg.test_evaluator, args.dump)
     if args.cfg_options is not None:
