@@ -1,7 +1,8 @@
 # Zero-shot MSR-VTT captioning with the pretrained image BLIP-2 Flan-T5-XL,
 # untrained (the paper's 50.8 CIDEr on the validation split): 8 frames
 # through the seed's concatenating Q-Former, prompt 'a video of', beam
-# search with 5 beams. Only the evaluation parts, scored on val.
+# search with 5 beams. Only the evaluation parts, scored on val:
+# `python tools/test.py configs/msrvtt_flant5xl_zeroshot.py` (no checkpoint).
 _base_ = [
     './_base_/models/blip2_flant5xl.py',
     './_base_/datasets/msrvtt.py',
