@@ -2,6 +2,9 @@
 # Train on NUM_PROCESSES processes of this machine (or of several machines
 # with NNODES, NODE_RANK, MASTER_ADDR and PORT set):
 #   bash tools/dist_train.sh CONFIG NUM_PROCESSES [train.py options]
+# On one machine without PORT, torchrun's standalone rendezvous binds a free
+# port itself: no port is chosen before it is taken, so runs side by side
+# (tests, several jobs) cannot collide on one.
 set -euo pipefail
 if [ "$#" -lt 2 ]; then
     echo "usage: bash tools/dist_train.sh CONFIG NUM_PROCESSES [options]" >&2
@@ -11,10 +14,17 @@ config="$1"
 nproc="$2"
 shift 2
 cd "$(dirname "$0")/.."
+if [ "${NNODES:-1}" = 1 ] && [ -z "${PORT:-}" ]; then
+    rendezvous=(--standalone --local-addr=127.0.0.1)
+else
+    rendezvous=(
+        --nnodes="${NNODES:-1}"
+        --node_rank="${NODE_RANK:-0}"
+        --master_addr="${MASTER_ADDR:-127.0.0.1}"
+        --master_port="${PORT:-29500}"
+    )
+fi
 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" python -m torch.distributed.run \
-    --nnodes="${NNODES:-1}" \
-    --node_rank="${NODE_RANK:-0}" \
-    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
-    --master_port="${PORT:-29500}" \
+    "${rendezvous[@]}" \
     --nproc_per_node="$nproc" \
     tools/train.py "$config" --launcher pytorch "$@"

@@ -7,7 +7,12 @@ import os.path as osp
 
 import torch
 
-from tests.tools.tool_runs import CONFIG, run_dist_train, run_tool
+from tests.tools.tool_runs import (
+    CONFIG,
+    occupied_port,
+    run_dist_train,
+    run_tool,
+)
 
 
 def losses(work_dir):
@@ -91,19 +96,21 @@ def test_resume_continues_from_the_last_epoch(trained, tmp_path):
 
 def test_two_process_training_on_cpu(trained, tmp_path):
     """tools/dist_train.sh with 2 processes: gloo instead of NCCL, DDP
-    without device ids, each rank half of the data."""
+    without device ids, each rank half of the data. torchrun binds its own
+    port: torchrun's default one, busy here, does not matter."""
     _, _, options = trained
     work_dir = str(tmp_path / 'dist')
-    output = run_dist_train(
-        CONFIG,
-        2,
-        '--work-dir',
-        work_dir,
-        '--cfg-options',
-        *options,
-        'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1',
-    )
+    with occupied_port(29500):
+        output = run_dist_train(
+            CONFIG,
+            2,
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            *options,
+            'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1',
+        )
     assert 'Distributed training: True' in output
     assert 'MMDistributedDataParallel' in output
     # 24 captions / 2 ranks / batch 4 = 3 iterations per rank.

@@ -1,7 +1,10 @@
 """Running the tools in subprocesses, as a user would."""
 
+import contextlib
+import errno
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
@@ -28,41 +31,85 @@ def data_options(data_root):
     return options
 
 
-def run_tool(*args, expect_success=True):
-    """Run a tool script (``tools/train.py ...``) with this interpreter."""
-    result = subprocess.run(
-        [sys.executable, *args],
+# A run that has not finished by then is stuck, not slow: a 2-process run
+# takes 30-110 s on 2 shared cores.
+TIMEOUT_S = 600
+
+
+def run(args, env=None, expect_success=True):
+    """Run ``args`` in the repository and return the ``CompletedProcess``.
+
+    The command starts a session of its own, so that a run past
+    :data:`TIMEOUT_S` is killed with every process it started (torchrun's
+    workers, Java scorers), not only the first one: left behind, they would
+    hold CPU and ports for the tests that follow.
+    """
+    process = subprocess.Popen(
+        args,
         cwd=REPO,
-        capture_output=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise AssertionError(
+            f'{args} ran past {TIMEOUT_S} s and was killed.\n'
+            + _tails(stdout, stderr)
+        ) from None
+    result = subprocess.CompletedProcess(
+        args, process.returncode, stdout, stderr
     )
     if expect_success:
         assert result.returncode == 0, (
-            result.stdout[-3000:] + result.stderr[-3000:]
+            f'{args} exited with {result.returncode}.\n'
+            + _tails(stdout, stderr)
         )
     return result
 
 
+def _tails(stdout, stderr):
+    return (
+        f'--- stdout (end) ---\n{stdout[-3000:]}\n'
+        f'--- stderr (end) ---\n{stderr[-3000:]}'
+    )
+
+
+def run_tool(*args, expect_success=True):
+    """Run a tool script (``tools/train.py ...``) with this interpreter."""
+    return run([sys.executable, *args], expect_success=expect_success)
+
+
 def run_dist_train(config, num_processes, *args):
     """``tools/dist_train.sh`` on this machine (gloo without a GPU); returns
-    its output after checking that it succeeded."""
-    env = dict(os.environ, PORT=str(free_port()))
+    its output after checking that it succeeded.
+
+    No ``PORT``: torchrun then binds a free port itself. A port picked here
+    and handed over would stay unbound for seconds, and any socket taking it
+    meanwhile, on any local address, fails the run.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ('PORT', 'NNODES')}
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    result = subprocess.run(
+    result = run(
         ['bash', 'tools/dist_train.sh', config, str(num_processes), *args],
-        cwd=REPO,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
-    return output
+    return result.stdout + result.stderr
 
 
-def free_port():
+@contextlib.contextmanager
+def occupied_port(port):
+    """Keep ``port`` busy (if no one else already does) for the block."""
     with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(('0.0.0.0', port))
+            sock.listen()
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+        yield
