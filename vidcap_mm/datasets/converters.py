@@ -23,7 +23,7 @@ import re
 import warnings
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .caption_dataset import file_not_found
+from .caption_dataset import AnnotationError, file_not_found, read_json_file
 
 VideoEntry = Tuple[str, str, List[str]]
 Splits = Dict[str, List[VideoEntry]]
@@ -55,16 +55,13 @@ def _warn_dropped(message: str, examples: Sequence[str]) -> None:
 
 
 def _load_json(path: str):
+    """:func:`read_json_file`, failing with a :class:`ConversionError`."""
     if not osp.isfile(path):
         raise file_not_found(path)
-    with open(path, encoding='utf-8-sig') as f:
-        text = f.read()
-    if not text.strip():
-        raise ConversionError(f'{path}: the file is blank; expected JSON')
     try:
-        return json.loads(text)
-    except ValueError as err:
-        raise ConversionError(f'{path}: not valid JSON ({err})') from err
+        return read_json_file(path, 'JSON')
+    except AnnotationError as err:
+        raise ConversionError(str(err)) from err
 
 
 def _field(item, key: str, where: str):
