@@ -4,6 +4,8 @@
 # set lr, min_lr and max_iters (and the warm-up's start_factor = 1e-8 / lr),
 # and, since bases may not share keys, checkpoint every 1000 iterations and
 # log by iteration themselves (default_hooks, log_processor).
+# The optimizer, loops and auto_scale_lr come from the epoch-based base.
+_base_ = ['./adamw_warmup_cosine_epochs.py']
 lr = 5e-5
 min_lr = 1e-5
 max_iters = 15000
@@ -11,16 +13,12 @@ warmup_iters = 1000
 warmup_start_lr = 1e-8
 
 train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=1000,
 )
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=None,
-)
+optim_wrapper = dict(optimizer=dict(lr=lr))
 
 param_scheduler = [
     dict(
@@ -38,6 +36,3 @@ param_scheduler = [
         end=max_iters,
     ),
 ]
-# The seed's lr was set for 8 GPUs x 64 clips (see
-# adamw_warmup_cosine_epochs.py).
-auto_scale_lr = dict(enable=False, base_batch_size=512)
