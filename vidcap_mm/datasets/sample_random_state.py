@@ -24,6 +24,28 @@ import numpy as np
 import torch
 
 
+def get_random_states(cuda: bool = True) -> dict:
+    """The states of Python's, numpy's and torch's CPU generators, and of
+    the CUDA ones when ``cuda`` and CUDA is in use."""
+    states = dict(
+        python=random.getstate(),
+        numpy=np.random.get_state(),
+        torch=torch.get_rng_state(),
+    )
+    if cuda and torch.cuda.is_available() and torch.cuda.is_initialized():
+        states['cuda'] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_random_states(states: dict) -> None:
+    """Restore what :func:`get_random_states` returned."""
+    random.setstate(states['python'])
+    np.random.set_state(states['numpy'])
+    torch.set_rng_state(states['torch'])
+    if 'cuda' in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states['cuda'])
+
+
 class SampleRandomState:
     """The run's seed and epoch, shared with the dataloader workers.
 
@@ -67,18 +89,14 @@ class SampleRandomState:
             yield
             return
         seed = self.sample_seed(idx)
-        python_state = random.getstate()
-        numpy_state = np.random.get_state()
-        torch_state = torch.random.default_generator.get_state()
+        states = get_random_states(cuda=False)
         random.seed(seed)
         np.random.seed(seed)
         torch.random.default_generator.manual_seed(seed)
         try:
             yield
         finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
-            torch.random.default_generator.set_state(torch_state)
+            set_random_states(states)
 
 
 def sample_random_states(dataset) -> List[SampleRandomState]:

@@ -1,45 +1,19 @@
 """Exact resume: the training process's random states travel with the
 checkpoint, and validation does not draw from them."""
 
-import copy
 import logging
-import random
 from typing import Optional
 
-import numpy as np
 import torch
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ...datasets.sample_random_state import sample_random_states
-
-
-def get_random_states() -> dict:
-    """The states of Python's, numpy's, torch's CPU and CUDA generators."""
-    states = dict(
-        python=random.getstate(),
-        numpy=np.random.get_state(),
-        torch=torch.get_rng_state(),
-    )
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states['cuda'] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_random_states(states: dict) -> None:
-    """Restore what :func:`get_random_states` returned."""
-    random.setstate(_as_python_state(states['python']))
-    np.random.set_state(states['numpy'])
-    torch.set_rng_state(states['torch'])
-    if 'cuda' in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states['cuda'])
-
-
-def _as_python_state(state) -> tuple:
-    # A checkpoint may have turned the nested tuples into lists.
-    version, internal, gauss = state
-    return version, tuple(internal), gauss
+from ...datasets.sample_random_state import (
+    get_random_states,
+    sample_random_states,
+    set_random_states,
+)
 
 
 @HOOKS.register_module()
@@ -76,13 +50,12 @@ class RandomStateHook(Hook):
         self._training_states: Optional[dict] = None
 
     def before_train(self, runner) -> None:
-        dataset = runner.train_dataloader.dataset
-        sampler = runner.train_dataloader.sampler
+        loader = runner.train_dataloader
+        sampler = loader.sampler
         seeds_samples = hasattr(sampler, 'sample_states') or hasattr(
-            getattr(runner.train_dataloader.batch_sampler, 'sampler', None),
-            'sample_states',
+            getattr(loader.batch_sampler, 'sampler', None), 'sample_states'
         )
-        if sample_random_states(dataset) and not seeds_samples:
+        if sample_random_states(loader.dataset) and not seeds_samples:
             print_log(
                 f'RandomStateHook: the train sampler is '
                 f'{type(sampler).__name__}, which does not seed the '
@@ -97,7 +70,6 @@ class RandomStateHook(Hook):
         # pass makes one: a resumed run would draw once more than an
         # uninterrupted one. The loader's own generator keeps that draw out
         # of the global stream (samples are seeded by the sampler anyway).
-        loader = runner.train_dataloader
         if loader.generator is None:
             loader.generator = torch.Generator().manual_seed(runner.seed)
         if self._loaded is not None and runner.iter > 0:
@@ -113,8 +85,9 @@ class RandomStateHook(Hook):
         self._loaded = checkpoint.get('rng_states')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Fresh copies either way: the getters return new objects.
         states = self._training_states or get_random_states()
-        checkpoint['rng_states'] = copy.deepcopy(states)
+        checkpoint['rng_states'] = states
 
     def before_val(self, runner) -> None:
         self._training_states = get_random_states()
