@@ -42,12 +42,12 @@ def trainable_keys(model: torch.nn.Module) -> Set[str]:
     return keys
 
 
-def architecture_signature(model: torch.nn.Module) -> str:
-    """A fingerprint of every state-dict key and shape of ``model`` (not of
-    the values): a checkpoint that omits the frozen weights still says which
-    model it was trained on."""
+def architecture_signature(state_dict: Dict[str, torch.Tensor]) -> str:
+    """A fingerprint of every key and shape of a model's whole state dict
+    (not of the values): a checkpoint that omits the frozen weights still
+    says which model it was trained on."""
     text = ';'.join(
-        f'{k}:{tuple(v.shape)}' for k, v in sorted(model.state_dict().items())
+        f'{k}:{tuple(v.shape)}' for k, v in sorted(state_dict.items())
     )
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -106,13 +106,12 @@ class TrainableWeightsHook(Hook):
         return model.module if is_model_wrapper(model) else model
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = self._model(runner)
-        checkpoint['meta']['architecture'] = architecture_signature(model)
+        state = checkpoint['state_dict']  # the whole model's
+        checkpoint['meta']['architecture'] = architecture_signature(state)
         if self.save_frozen:
             checkpoint['meta']['saved_weights'] = 'all'
             return
-        keep = trainable_keys(model)
-        state = checkpoint['state_dict']
+        keep = trainable_keys(self._model(runner))
         checkpoint['state_dict'] = type(state)(
             (k, v) for k, v in state.items() if k in keep
         )
@@ -125,13 +124,13 @@ class TrainableWeightsHook(Hook):
         own: Dict[str, torch.Tensor] = model.state_dict(keep_vars=True)
         problems = self._mismatches(state, own, trainable_keys(model))
         saved_on = checkpoint.get('meta', {}).get('architecture')
-        if saved_on is not None and saved_on != architecture_signature(model):
+        signature = architecture_signature(own)
+        if saved_on is not None and saved_on != signature:
             problems.insert(
                 0,
                 f'it was saved from a model of another architecture '
-                f'(signature {saved_on}, this model '
-                f'{architecture_signature(model)}: other parts, sizes or '
-                'LLM)',
+                f'(signature {saved_on}, this model {signature}: other '
+                'parts, sizes or LLM)',
             )
         if problems:
             message = (
