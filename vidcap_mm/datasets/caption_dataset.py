@@ -191,6 +191,10 @@ class VideoCaptionDataset(BaseActionDataset):
     Evaluation never skips a video: scores on a silently smaller set would
     be wrong.
 
+    Another annotation format (e.g. a CSV file of ``video,caption`` rows)
+    needs a subclass overriding :meth:`load_records` and
+    :meth:`record_name` only; everything above then applies to it.
+
     Data infos hold ``filename`` (full video path), ``video_id``,
     ``caption``, ``gt_captions``, ``record_index`` (the video's first
     record), ``start_index`` and ``modality``.
@@ -366,6 +370,26 @@ class VideoCaptionDataset(BaseActionDataset):
             if self.data_root and self.ann_file != given:
                 joined = f'{origin} joined to data_root {self.data_root!r}'
             raise file_not_found(self.ann_file, joined=joined)
+        records = self.load_records()
+        if not records:
+            raise AnnotationError(f'{self.ann_file}: holds no records')
+        return records
+
+    def load_records(self) -> list:
+        """Read the records of ``self.ann_file`` (which exists).
+
+        Override this, and :meth:`record_name`, to read another file
+        format: the records are then checked, merged per video and turned
+        into samples as the JSON ones are.
+
+        Returns:
+            list: The records in file order, each a dict with ``video``,
+            ``caption`` and optionally ``image_id`` or ``video_id`` (see
+            the class docstring).
+
+        Raises:
+            AnnotationError: If the file is blank, not JSON or not a list.
+        """
         records = read_json_file(
             self.ann_file, 'a JSON list of records (LAVIS layout)'
         )
@@ -374,9 +398,19 @@ class VideoCaptionDataset(BaseActionDataset):
                 f'{self.ann_file}: expected a JSON list of records, got '
                 f'{type(records).__name__}'
             )
-        if not records:
-            raise AnnotationError(f'{self.ann_file}: holds no records')
         return records
+
+    def record_name(self, idx: int) -> str:
+        """How error messages name record ``idx`` of the annotation file.
+
+        Args:
+            idx (int): The index in the list :meth:`load_records` returns.
+
+        Returns:
+            str: ``'record {idx}'``; a subclass reading rows of a table
+            may say ``'row {n}'`` as a spreadsheet numbers it.
+        """
+        return f'record {idx}'
 
     def _parse_record(self, record, idx: int) -> tuple:
         """Check one record and return ``(video_id, video, captions)``.
@@ -389,7 +423,7 @@ class VideoCaptionDataset(BaseActionDataset):
             tuple: The video id (str), the video file relative to
             ``data_prefix['video']`` (str) and the captions (list[str]).
         """
-        where = f'{self.ann_file}: record {idx}'
+        where = f'{self.ann_file}: {self.record_name(idx)}'
         if not isinstance(record, dict):
             raise AnnotationError(
                 f'{where} is a {type(record).__name__}, not an object'
@@ -437,19 +471,21 @@ class VideoCaptionDataset(BaseActionDataset):
         idx: int,
     ) -> None:
         """Raise if a record contradicts an earlier one about a video."""
-        where = f'{self.ann_file}: record {idx}'
+        where = f'{self.ann_file}: {self.record_name(idx)}'
         entry = videos.get(video_id)
         if entry is not None and entry['video'] != video:
             raise AnnotationError(
                 f'{where} gives video id {video_id!r} the file {video!r}, '
-                f'but record {entry["record"]} gave it {entry["video"]!r}'
+                f'but {self.record_name(entry["record"])} gave it '
+                f'{entry["video"]!r}'
             )
         other = files.get(video)
         if other is not None and other != video_id:
             raise AnnotationError(
                 f'{where} gives the file {video!r} the video id '
-                f'{video_id!r}, but record {videos[other]["record"]} gave '
-                f'it {other!r}'
+                f'{video_id!r}, but '
+                f'{self.record_name(videos[other]["record"])} gave it '
+                f'{other!r}'
             )
 
     # Samples ------------------------------------------------------------
@@ -510,7 +546,8 @@ class VideoCaptionDataset(BaseActionDataset):
             return self.pipeline(data_info)
         except VideoReadError as err:
             context = (
-                f'{self.ann_file}: record {data_info["record_index"]} '
+                f'{self.ann_file}: '
+                f'{self.record_name(data_info["record_index"])} '
                 f'(video id {data_info["video_id"]!r})'
             )
             if not self.skip_invalid or self.test_mode:
