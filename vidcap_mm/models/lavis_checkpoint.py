@@ -37,8 +37,10 @@ LAVIS's trainer saves every buffer but only the parameters that require a
 gradient, so a fine-tuned checkpoint usually holds the Q-Former, query
 tokens, projection and ``ln_vision`` (trainable in LAVIS even with a frozen
 ViT) and no ViT or LLM weights (those then come from the config's
-``pretrained=``); a whole model's state dict converts as well. An LLM wrapped by peft keeps peft's key layout under
-``t5_model.`` etc., so its LoRA adapters convert as well.
+``pretrained=``); a whole model's state dict converts as well. An LLM
+wrapped by peft keeps peft's key layout under ``t5_model.`` etc., so its
+LoRA adapters convert too (LoRA's ``lora_alpha`` is not in the weights: the
+config's must be the one trained with).
 
 Two constant buffers have no counterpart and are dropped: the Q-Former's
 ``position_ids`` (``arange``) and the Llama copy's rotary ``inv_freq``.
