@@ -1,5 +1,6 @@
 """Caption a test set with a checkpoint and score it:
-``python tools/test.py CONFIG [CHECKPOINT] [--dump preds.pkl]``.
+``python tools/test.py CONFIG [CHECKPOINT] [--dump preds.pkl]
+[--show-dir DIR]``.
 """
 
 import argparse
@@ -30,6 +31,22 @@ def parse_args() -> argparse.Namespace:
         'result format ([{"image_id", "caption"}]), a .pkl file every data '
         "sample (MMEngine's DumpResults)",
     )
+    parser.add_argument(
+        '--show-dir',
+        help='write a picture of each test video (its frames, predicted '
+        'and reference captions) to DIR/<video id>.png',
+    )
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show each picture in a window',
+    )
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2.0,
+        help='seconds each picture is shown with --show (0: until a key)',
+    )
     add_launch_arguments(parser, example='test_dataloader.batch_size=4')
     return parser.parse_args()
 
@@ -41,6 +58,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.checkpoint
     if args.dump is not None:
         cfg.test_evaluator = add_dump(cfg.test_evaluator, args.dump)
+    if args.show or args.show_dir is not None:
+        turn_on_visualization(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
@@ -61,6 +80,22 @@ def add_dump(evaluator, path: str) -> list:
     if path.endswith(('.pkl', '.pickle')):
         return [*metrics, dict(type='DumpResults', out_file_path=path)]
     raise ValueError(f'--dump must name a .json or .pkl file, got {path!r}.')
+
+
+def turn_on_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Enable ``default_hooks.visualization`` (a CaptionVisualizationHook
+    unless the config names another) for ``--show`` / ``--show-dir``."""
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        hooks.visualization = dict(type='CaptionVisualizationHook')
+    # Read back: the config stores a converted copy of what it is given.
+    hook = hooks.visualization
+    hook['enable'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir is not None:
+        hook['out_dir'] = args.show_dir
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend
+from .caption_visualization_hook import CaptionVisualizationHook
 from .non_finite_step_hook import NonFiniteStepHook
 from .random_state_hook import RandomStateHook
 from .scst_reward_hook import SCSTReward, SCSTRewardHook, collect_references
@@ -12,6 +13,7 @@ from .trainable_weights_hook import (
 __all__ = [
     'AtomicCheckpointHook',
     'AtomicLocalBackend',
+    'CaptionVisualizationHook',
     'CheckpointMismatchError',
     'NonFiniteStepHook',
     'RandomStateHook',

@@ -1,0 +1,3 @@
+from .caption_visualizer import CaptionVisualizer
+
+__all__ = ['CaptionVisualizer']
