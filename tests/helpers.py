@@ -9,6 +9,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 
 import vidcap_mm  # noqa: F401  (registers everything)
+from vidcap_mm.models.stand_ins import random_weights_model
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LLM_KINDS = ('opt', 't5', 'vicuna')
@@ -75,13 +76,6 @@ def samples_for(video_ids, captions):
     return samples
 
 
-# LLM family of a real checkpoint, from its model id or directory name
-# (checked in this order: an InstructBLIP id names no other family).
-_LLM_MARKS = (
-    ('vicuna', ('vicuna', 'instructblip')),
-    ('t5', ('t5',)),
-    ('opt', ('opt',)),
-)
 TINY_IMAGE_SIZE = 32
 
 
@@ -113,27 +107,11 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
     Raises:
         ValueError: If ``pretrained`` names no known LLM family.
     """
-    model = cfg.model
-    if model.get('pretrained') is not None:
-        name = model.pretrained.lower()
-        kind = next(
-            (k for k, marks in _LLM_MARKS if any(m in name for m in marks)),
-            None,
-        )
-        if kind is None:
-            raise ValueError(
-                f'{cfg.filename}: model.pretrained={model.pretrained!r} '
-                f'names none of the LLM families {[k for k, _ in _LLM_MARKS]}'
-            )
-        tiny = Config.fromfile(
-            osp.join(
-                REPO, 'configs', '_base_', 'models', f'tiny_blip2_{kind}.py'
-            )
-        ).model
-        model.pretrained = None
-        for key in ('blip2_config', 'tokenizer', 'qformer_tokenizer'):
-            if key in tiny:
-                model[key] = tiny[key]
+    if cfg.model.get('pretrained') is not None:
+        try:
+            cfg.model = random_weights_model(cfg.model.to_dict(), 'tiny')
+        except ValueError as err:
+            raise ValueError(f'{cfg.filename}: {err}') from None
     for split in ('train', 'val', 'test'):
         loader = cfg.get(f'{split}_dataloader')
         if loader is None:

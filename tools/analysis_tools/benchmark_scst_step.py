@@ -49,46 +49,10 @@ import vidcap_mm  # noqa: F401  (registers the model parts)
 from vidcap_mm.datasets.synthetic import SYNTHETIC_VOCABULARY
 from vidcap_mm.engine.hooks import SCSTReward
 from vidcap_mm.evaluation import CiderDReward
+from vidcap_mm.models.stand_ins import REAL_DIMENSIONS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PHASES = ('visual tokens', 'generation', 'reward', 're-scoring', 'backward')
-
-# BLIP-2 Flan-T5-XL's dimensions (Salesforce/blip2-flan-t5-xl's config).
-FLAN_T5_XL = dict(
-    vision_config=dict(
-        hidden_size=1408,
-        intermediate_size=6144,
-        num_hidden_layers=39,
-        num_attention_heads=16,
-        image_size=224,
-        patch_size=14,
-        initializer_range=0.02,
-    ),
-    qformer_config=dict(
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        encoder_hidden_size=1408,
-        cross_attention_frequency=2,
-    ),
-    text_config=dict(
-        model_type='t5',
-        vocab_size=32128,
-        d_model=2048,
-        d_kv=64,
-        d_ff=5120,
-        num_layers=24,
-        num_decoder_layers=24,
-        num_heads=32,
-        feed_forward_proj='gated-gelu',
-        tie_word_embeddings=False,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    ),
-    num_query_tokens=32,
-)
 
 
 def parse_args() -> argparse.Namespace:
@@ -138,7 +102,9 @@ def model_cfg(args) -> dict:
     on_gpu = args.device.startswith('cuda')
     return dict(
         type='Blip2VideoCaptioner',
-        blip2_config=copy.deepcopy(FLAN_T5_XL),
+        blip2_config=copy.deepcopy(
+            REAL_DIMENSIONS['Salesforce/blip2-flan-t5-xl']
+        ),
         tokenizer=dict(style='t5'),
         backbone=dict(
             type='Blip2VisionBackbone', dtype='float16' if on_gpu else None

@@ -1,0 +1,300 @@
+"""Time and size one training step of a config's model.
+
+The step is the runner's own: ``model.train_step(data, optim_wrapper)``
+(data preprocessor, forward under the optim wrapper's context, backward,
+optimizer step) on a synthetic batch of random frames and captions. It
+prints, per setting (frames, batch, AMP), the step time, clips per second,
+peak GPU memory and the split of the step into ViT, Q-Former, LLM (the
+loss; for an SCST config this includes generating the candidates),
+backward and optimizer; "other" is the rest (preprocessing, hooks of
+the optim wrapper).
+
+Weights are random: ``--random-weights`` builds the config's checkpoint at
+its real dimensions (no download; see ``vidcap_mm/models/stand_ins.py``),
+``--tiny`` the tiny model of the same LLM family (a smoke run on CPU).
+Without either, ``pretrained`` is loaded as in training.
+
+The step time is the mean over ``--steps`` steps with no synchronisation
+inside; the split comes from as many more steps with the device
+synchronised around each part (so it adds up to a little more).
+
+Examples::
+
+    python tools/analysis_tools/benchmark_train_step.py \\
+        configs/msvd_flant5xl_ft.py --tiny --frames 2 --batch 2
+    python tools/analysis_tools/benchmark_train_step.py \\
+        configs/msvd_flant5xl_ft.py --random-weights --frames 8 16 \\
+        --batch 64 --device cuda --json results.json
+"""
+
+import argparse
+import json
+import os.path as osp
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+
+import vidcap_mm  # noqa: F401  (registers the model parts)
+from vidcap_mm.models.stand_ins import random_weights_model
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_scst_step import (  # noqa: E402
+    PhaseTimer,
+    reference_corpus,
+    word_only_generation,
+)
+
+PHASES = ('ViT', 'Q-Former', 'LLM', 'backward', 'optimizer')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--frames', type=int, nargs='+', default=[8])
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=64,
+        help='clips per step; halved until the step fits in memory',
+    )
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument('--random-weights', action='store_true')
+    weights.add_argument('--tiny', action='store_true')
+    parser.add_argument(
+        '--amp',
+        nargs='*',
+        choices=['off', 'on'],
+        default=['off'],
+        help="AmpOptimWrapper ('on'), the config's wrapper ('off'), or both",
+    )
+    parser.add_argument(
+        '--amp-dtype',
+        default=None,
+        help="autocast dtype under --amp on (default: the wrapper's)",
+    )
+    parser.add_argument('--steps', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--caption-words', type=int, default=10)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--memory-limit-gib',
+        type=float,
+        default=None,
+        help='cap the GPU memory this process may take (e.g. 80 for an '
+        'A100-80G on a larger card)',
+    )
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def build_model(cfg: Config, args, device: torch.device):
+    model_cfg = cfg.model.to_dict()
+    if args.tiny:
+        model_cfg = random_weights_model(model_cfg, 'tiny')
+    elif args.random_weights:
+        model_cfg = random_weights_model(model_cfg, 'real')
+    torch.manual_seed(args.seed)
+    # Built on the device directly: a random model of billions of
+    # parameters initialises there in seconds.
+    with torch.device(device):
+        model = MODELS.build(model_cfg)
+    model.to(device).train()
+    if model.objective is not None:
+        from vidcap_mm.engine.hooks import SCSTReward
+        from vidcap_mm.evaluation import CiderDReward
+
+        word_only_generation(model)
+        corpus = reference_corpus(1000, 20, np.random.default_rng(args.seed))
+        model.objective.set_reward(
+            SCSTReward(CiderDReward(corpus), references='all')
+        )
+    return model
+
+
+def synthetic_batch(model, frames: int, batch: int, words: int, rng):
+    """Random uint8 clips and captions of the tokenizer's words."""
+    size = model.backbone.vision_model.config.image_size
+    vocab = [
+        w for w in model.head.tokenizer.get_vocab() if w.isalpha() and w
+    ] or ['a']
+    inputs, samples = [], []
+    for idx in range(batch):
+        clip = rng.integers(0, 256, (frames, 3, size, size), dtype=np.uint8)
+        inputs.append(torch.from_numpy(clip))
+        sample = ActionDataSample()
+        sample.gt_caption = ' '.join(rng.choice(vocab, words))
+        sample.set_metainfo(dict(video_id=f'video{idx % 1000}'))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def optim_wrapper_for(cfg: Config, model, amp: bool, amp_dtype):
+    wrapper_cfg = cfg.optim_wrapper.to_dict()
+    if amp:
+        wrapper_cfg['type'] = 'AmpOptimWrapper'
+        wrapper_cfg.setdefault('loss_scale', 'dynamic')
+        if amp_dtype is not None:
+            wrapper_cfg['dtype'] = amp_dtype
+    return build_optim_wrapper(model, wrapper_cfg)
+
+
+def time_setting(model, cfg, args, device, frames, batch, amp):
+    """One setting's figures (raises torch.OutOfMemoryError)."""
+    rng = np.random.default_rng(args.seed)
+    data = synthetic_batch(model, frames, batch, args.caption_words, rng)
+    wrapper = optim_wrapper_for(cfg, model, amp, args.amp_dtype)
+    timer = PhaseTimer(device)
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(args.warmup):
+        model.train_step(data, wrapper)
+    timer.sync()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        model.train_step(data, wrapper)
+    timer.sync()
+    step_s = (time.perf_counter() - start) / args.steps
+
+    loss_owner = model.objective if model.objective is not None else None
+    originals = []
+    for owner, name, phase in (
+        (model.backbone, 'forward', 'ViT'),
+        (model.neck, 'forward', 'Q-Former'),
+        (loss_owner or model.head, 'loss', 'LLM'),
+        (wrapper, 'backward', 'backward'),
+        (wrapper, 'step', 'optimizer'),
+        (wrapper, 'zero_grad', 'optimizer'),
+    ):
+        originals.append((owner, name, owner.__dict__.get(name)))
+        timer.wrap(owner, name, phase)
+    try:
+        for _ in range(args.steps):
+            model.train_step(data, wrapper)
+    finally:
+        for owner, name, original in reversed(originals):
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+    result = dict(
+        frames=frames,
+        batch=batch,
+        amp=amp,
+        step_ms=1000 * step_s,
+        clips_per_s=batch / step_s,
+        split_ms={p: 1000 * timer.totals[p] / args.steps for p in PHASES},
+    )
+    if device.type == 'cuda':
+        result['peak_gib'] = torch.cuda.max_memory_allocated(device) / 2**30
+        result['reserved_gib'] = torch.cuda.max_memory_reserved(device) / 2**30
+    else:
+        result['peak_gib'] = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        )
+    del wrapper
+    return result
+
+
+def fit_setting(model, cfg, args, device, frames, amp):
+    """The setting at ``--batch``, or the largest halving that fits."""
+    batch = args.batch
+    while True:
+        try:
+            return time_setting(model, cfg, args, device, frames, batch, amp)
+        except torch.OutOfMemoryError:
+            for param in model.parameters():
+                param.grad = None
+            torch.cuda.empty_cache()
+            if batch == 1:
+                return dict(frames=frames, batch=0, amp=amp, oom=True)
+            print(f'  {frames} frames, batch {batch}: out of memory')
+            batch //= 2
+
+
+def trainable_millions(model) -> float:
+    count = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return count / 1e6
+
+
+def main(argv=None) -> list:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if device.type == 'cuda' and args.memory_limit_gib is not None:
+        total = torch.cuda.get_device_properties(device).total_memory
+        torch.cuda.set_per_process_memory_fraction(
+            min(1.0, args.memory_limit_gib * 2**30 / total), device
+        )
+    build_start = time.perf_counter()
+    model = build_model(cfg, args, device)
+    build_s = time.perf_counter() - build_start
+    weights = (
+        'tiny random'
+        if args.tiny
+        else 'random, real size'
+        if args.random_weights
+        else 'pretrained'
+    )
+    print(
+        f'{osp.basename(args.config)}: {weights} weights, built in '
+        f'{build_s:.1f} s; {trainable_millions(model):.2f} M trainable '
+        f'parameters; {device}; mean of {args.steps} steps after '
+        f'{args.warmup} warm-up'
+    )
+    if device.type == 'cuda':
+        print(
+            'weights on the GPU: '
+            f'{torch.cuda.memory_allocated(device) / 2**30:.2f} GiB'
+        )
+    results = []
+    for frames in args.frames:
+        for amp in args.amp:
+            results.append(
+                fit_setting(model, cfg, args, device, frames, amp == 'on')
+            )
+    header = (
+        f'{"frames":>6}{"batch":>6}{"amp":>5}{"step ms":>10}{"clips/s":>9}'
+        f'{"peak GiB":>10}'
+        + ''.join(f'{p:>11}' for p in PHASES)
+        + f'{"other":>9}'
+    )
+    print(header)
+    for r in results:
+        if r.get('oom'):
+            print(f'{r["frames"]:>6}{"-":>6}  out of memory at batch 1')
+            continue
+        split = r['split_ms']
+        other = r['step_ms'] - sum(split.values())
+        print(
+            f'{r["frames"]:>6}{r["batch"]:>6}{"on" if r["amp"] else "off":>5}'
+            f'{r["step_ms"]:>10.1f}{r["clips_per_s"]:>9.1f}'
+            f'{r["peak_gib"]:>10.2f}'
+            + ''.join(f'{split[p]:>11.1f}' for p in PHASES)
+            + f'{other:>9.1f}'
+        )
+    if device.type != 'cuda':
+        print('(CPU: "peak GiB" is the peak resident memory of the process)')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(
+                dict(config=args.config, weights=weights, results=results),
+                f,
+                indent=1,
+            )
+    return results
+
+
+if __name__ == '__main__':
+    main()

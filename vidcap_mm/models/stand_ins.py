@@ -1,0 +1,204 @@
+"""Random-weight stand-ins for the pretrained BLIP-2 checkpoints.
+
+Benchmarks and tests run without a model hub, so they replace a config's
+``pretrained=`` (a model id) by a ``blip2_config`` of random weights:
+
+* ``'real'``: the checkpoint's own dimensions (EVA ViT-g, the Q-Former and
+  the full LLM), for speed and memory figures of the real model;
+* ``'tiny'``: the tiny model of ``configs/_base_/models/tiny_blip2_<llm>.py``
+  of the same LLM family, for runs in seconds on CPU.
+
+Tokenizers become offline word-level tokenizers of the family's
+special-token convention (:func:`~vidcap_mm.models.build_word_tokenizer`).
+Everything else of the config (prompt, LoRA, dtypes, objective, generation)
+is kept.
+"""
+
+import copy
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+
+# LLM family of a checkpoint, from its model id or directory name (checked
+# in this order: an InstructBLIP id names no other family).
+_LLM_MARKS = (
+    ('vicuna', ('vicuna', 'instructblip')),
+    ('t5', ('t5',)),
+    ('opt', ('opt',)),
+)
+
+# EVA ViT-g at 224 px and BLIP-2's Q-Former, shared by every checkpoint.
+_VIT_G = dict(
+    hidden_size=1408,
+    intermediate_size=6144,
+    num_hidden_layers=39,
+    num_attention_heads=16,
+    image_size=224,
+    patch_size=14,
+    initializer_range=0.02,
+)
+_QFORMER = dict(
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    encoder_hidden_size=1408,
+    cross_attention_frequency=2,
+)
+
+
+def _opt(hidden: int, ffn: int) -> dict:
+    # Special-token ids follow the word tokenizer ('opt' style), not OPT's
+    # BPE vocabulary: the vocabulary of a random model is arbitrary.
+    return dict(
+        model_type='opt',
+        vocab_size=50272,
+        hidden_size=hidden,
+        word_embed_proj_dim=hidden,
+        ffn_dim=ffn,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        max_position_embeddings=2048,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=1,
+    )
+
+
+# The dimensions of the checkpoints the recipes use (their config.json).
+REAL_DIMENSIONS = {
+    'Salesforce/blip2-flan-t5-xl': dict(
+        vision_config=_VIT_G,
+        qformer_config=_QFORMER,
+        text_config=dict(
+            model_type='t5',
+            vocab_size=32128,
+            d_model=2048,
+            d_kv=64,
+            d_ff=5120,
+            num_layers=24,
+            num_decoder_layers=24,
+            num_heads=32,
+            feed_forward_proj='gated-gelu',
+            tie_word_embeddings=False,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        ),
+        num_query_tokens=32,
+    ),
+    'Salesforce/blip2-opt-2.7b': dict(
+        vision_config=_VIT_G,
+        qformer_config=_QFORMER,
+        text_config=_opt(2560, 10240),
+        num_query_tokens=32,
+        image_token_index=50271,
+    ),
+    'Salesforce/blip2-opt-6.7b': dict(
+        vision_config=_VIT_G,
+        qformer_config=_QFORMER,
+        text_config=_opt(4096, 16384),
+        num_query_tokens=32,
+        image_token_index=50271,
+    ),
+    'Salesforce/instructblip-vicuna-7b': dict(
+        model_type='instructblip',
+        vision_config=_VIT_G,
+        qformer_config=dict(_QFORMER, vocab_size=30523, pad_token_id=0),
+        text_config=dict(
+            model_type='llama',
+            vocab_size=32001,
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            max_position_embeddings=2048,
+            rms_norm_eps=1e-6,
+            bos_token_id=1,
+            eos_token_id=2,
+            pad_token_id=3,
+        ),
+        num_query_tokens=32,
+    ),
+}
+_TOKENIZER_STYLES = {'t5': 't5', 'opt': 'opt', 'vicuna': 'llama'}
+
+
+def llm_family(pretrained: str) -> str:
+    """``'t5'``, ``'opt'`` or ``'vicuna'`` for a model id or directory."""
+    name = pretrained.lower()
+    for family, marks in _LLM_MARKS:
+        if any(mark in name for mark in marks):
+            return family
+    raise ValueError(
+        f'pretrained={pretrained!r} names none of the LLM families '
+        f'{[family for family, _ in _LLM_MARKS]}.'
+    )
+
+
+def default_configs_dir() -> str:
+    """The repository's ``configs/`` (vidcap_mm installed in place)."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    return osp.join(osp.dirname(package), 'configs')
+
+
+def random_weights_model(
+    model: dict, size: str = 'real', configs_dir: Optional[str] = None
+) -> dict:
+    """A copy of a model config with random weights instead of
+    ``pretrained``.
+
+    Args:
+        model (dict): A ``Blip2VideoCaptioner`` config with ``pretrained``
+            (one already on ``blip2_config`` is returned unchanged).
+        size (str): ``'real'`` (the checkpoint's dimensions; only the
+            model ids of :data:`REAL_DIMENSIONS`) or ``'tiny'``.
+        configs_dir (str, optional): Where ``_base_/models/tiny_blip2_*.py``
+            lie. Defaults to the repository's ``configs/``.
+
+    Returns:
+        dict: The model config.
+    """
+    model = copy.deepcopy(dict(model))
+    pretrained = model.get('pretrained')
+    if pretrained is None:
+        return model
+    family = llm_family(pretrained)
+    if size == 'tiny':
+        path = osp.join(
+            configs_dir or default_configs_dir(),
+            '_base_',
+            'models',
+            f'tiny_blip2_{family}.py',
+        )
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'No tiny {family} model config at {path}: the tiny '
+                'stand-ins are read from the repository (give '
+                'configs_dir=).'
+            )
+        tiny = Config.fromfile(path).model.to_dict()
+        stand_in = {
+            k: tiny[k]
+            for k in ('blip2_config', 'tokenizer', 'qformer_tokenizer')
+            if k in tiny
+        }
+    elif size == 'real':
+        if pretrained not in REAL_DIMENSIONS:
+            raise ValueError(
+                f'No known dimensions for pretrained={pretrained!r}; known: '
+                f'{sorted(REAL_DIMENSIONS)}.'
+            )
+        stand_in = dict(
+            blip2_config=copy.deepcopy(REAL_DIMENSIONS[pretrained]),
+            tokenizer=dict(style=_TOKENIZER_STYLES[family]),
+        )
+        if family == 'vicuna':
+            stand_in['qformer_tokenizer'] = dict(style='bert')
+    else:
+        raise ValueError(f"size must be 'real' or 'tiny', got {size!r}.")
+    model['pretrained'] = None
+    model.update(stand_in)
+    return model
