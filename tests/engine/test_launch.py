@@ -1,9 +1,21 @@
 """Config handling shared by tools/train.py and tools/test.py."""
 
+import os
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
-from vidcap_mm.engine.launch import resolve_load_from
+from tests.helpers import REPO
+from vidcap_mm.engine.distributed import (
+    cpu_model_wrapper_cfg,
+    set_slurm_environment,
+)
+from vidcap_mm.engine.launch import resolve_load_from, use_cpu_model_wrapper
+
+FSDP_FRAGMENT = osp.join(REPO, 'configs', '_base_', 'strategies', 'fsdp.py')
+TORCH_VARIABLES = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR')
+TORCH_VARIABLES += ('MASTER_PORT',)
 
 
 def test_load_from_pattern_names_exactly_one_file(tmp_path):
@@ -21,3 +33,110 @@ def test_load_from_pattern_names_exactly_one_file(tmp_path):
         resolve_load_from(Config(dict(load_from=str(tmp_path / 'best_*'))))
     with pytest.raises(FileNotFoundError, match='matches no file'):
         resolve_load_from(Config(dict(load_from=str(tmp_path / 'x_*.pth'))))
+
+
+SLURM_TASK = dict(SLURM_PROCID='1', SLURM_NTASKS='4', SLURM_LOCALID='1')
+
+
+@pytest.fixture
+def slurm_env(monkeypatch, tmp_path):
+    """srun's variables for task 1 of 4; no scontrol on PATH, no
+    torch.distributed variables yet."""
+    for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR'):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv('MASTER_PORT', raising=False)
+    for key, value in SLURM_TASK.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv('PATH', str(tmp_path))
+    return tmp_path
+
+
+def fake_scontrol(directory, script):
+    path = directory / 'scontrol'
+    path.write_text(f'#!/bin/sh\n{script}\n')
+    path.chmod(0o755)
+
+
+def test_slurm_environment_from_srun_and_scontrol(slurm_env, monkeypatch):
+    fake_scontrol(
+        slurm_env, 'echo "$@" > "${0%/*}/args"; ' 'printf "gpu07\\ngpu08\\n"'
+    )
+    monkeypatch.setenv('SLURM_NODELIST', 'gpu[07-08]')
+    set_slurm_environment()
+    assert (slurm_env / 'args').read_text() == 'show hostnames gpu[07-08]\n'
+    assert {k: os.environ[k] for k in TORCH_VARIABLES} == dict(
+        RANK='1',
+        WORLD_SIZE='4',
+        LOCAL_RANK='1',
+        MASTER_ADDR='gpu07',
+        MASTER_PORT='29500',
+    )
+
+
+def test_slurm_environment_without_scontrol(slurm_env, monkeypatch):
+    monkeypatch.setenv('SLURM_NODELIST', 'node3')
+    monkeypatch.setenv('MASTER_PORT', '31000')
+    set_slurm_environment()
+    assert os.environ['MASTER_ADDR'] == 'node3'
+    assert os.environ['MASTER_PORT'] == '31000'
+
+    monkeypatch.delenv('MASTER_ADDR')
+    monkeypatch.setenv('SLURM_NODELIST', 'node[3-4]')
+    with pytest.raises(RuntimeError) as error:
+        set_slurm_environment()
+    assert "SLURM_NODELIST='node[3-4]'" in str(error.value)
+    assert 'scontrol is not on PATH. Set MASTER_ADDR' in str(error.value)
+
+    # A MASTER_ADDR of the user's is kept: no scontrol needed.
+    monkeypatch.setenv('MASTER_ADDR', '10.0.0.5')
+    set_slurm_environment()
+    assert os.environ['MASTER_ADDR'] == '10.0.0.5'
+
+
+def test_failing_scontrol_is_reported(slurm_env, monkeypatch):
+    fake_scontrol(slurm_env, 'echo "scontrol: error: bad list" >&2; exit 1')
+    monkeypatch.setenv('SLURM_NODELIST', 'node[3-4]')
+    with pytest.raises(RuntimeError) as error:
+        set_slurm_environment()
+    assert '`scontrol show hostnames node[3-4]` exited with 1' in str(
+        error.value
+    )
+    assert 'scontrol: error: bad list' in str(error.value)
+    assert 'MASTER_ADDR' not in os.environ
+
+
+def test_slurm_environment_needs_srun(slurm_env, monkeypatch):
+    monkeypatch.delenv('SLURM_NTASKS')
+    with pytest.raises(RuntimeError) as error:
+        set_slurm_environment()
+    assert "['SLURM_NTASKS', 'SLURM_NODELIST']" in str(error.value)
+    assert 'tools/slurm_train.sh' in str(error.value)
+
+
+def test_cpu_model_wrapper_per_runner():
+    runner = Config(dict())
+    use_cpu_model_wrapper(runner)
+    assert runner.model_wrapper_cfg == cpu_model_wrapper_cfg()
+
+    ddp = Config(dict(runner_type='FlexibleRunner'))
+    use_cpu_model_wrapper(ddp)
+    assert ddp.strategy == dict(
+        type='DDPStrategy', model_wrapper=cpu_model_wrapper_cfg()
+    )
+
+    fsdp = Config.fromfile(FSDP_FRAGMENT)
+    use_cpu_model_wrapper(fsdp)
+    assert fsdp.strategy.model_wrapper == dict(
+        type='MMFullyShardedDataParallel',
+        use_orig_params=True,
+        device_id='cpu',
+    )
+
+    deepspeed = Config(
+        dict(
+            runner_type='FlexibleRunner',
+            strategy=dict(type='DeepSpeedStrategy'),
+        )
+    )
+    with pytest.raises(ValueError, match="'DeepSpeedStrategy' needs a GPU"):
+        use_cpu_model_wrapper(deepspeed)

@@ -113,3 +113,88 @@ def occupied_port(port):
             if error.errno != errno.EADDRINUSE:
                 raise
         yield
+
+
+# Stand-ins for Slurm's commands. srun records its arguments and starts
+# --ntasks copies of the command on this machine with the variables real
+# srun sets (two nodes in SLURM_NODELIST, so that MASTER_ADDR must come from
+# scontrol); --kill-on-bad-exit: one failing task ends the others.
+FAKE_SRUN = r"""#!/usr/bin/env bash
+printf '%s\n' "$@" > "$FAKE_SLURM_LOG/srun_args"
+ntasks=1
+while [ "$#" -gt 0 ] && [[ "$1" == -* ]]; do
+    case "$1" in --ntasks=*) ntasks="${1#--ntasks=}" ;; esac
+    shift
+done
+pids=()
+for ((task = 0; task < ntasks; task++)); do
+    SLURM_PROCID=$task SLURM_LOCALID=$task SLURM_NTASKS=$ntasks \
+        SLURM_NODELIST='fakenode[1-2]' SLURM_JOB_NAME=fake "$@" &
+    pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do
+    if ! wait "$pid"; then
+        status=1
+        kill "${pids[@]}" 2>/dev/null || true
+    fi
+done
+exit "$status"
+"""
+FAKE_SCONTROL = r"""#!/usr/bin/env bash
+printf '%s\n' "$*" >> "$FAKE_SLURM_LOG/scontrol_calls"
+[ "$1 $2" = "show hostnames" ] && echo 127.0.0.1 && echo 127.0.0.2
+"""
+
+
+def fake_slurm(directory):
+    """Write ``srun`` and ``scontrol`` stand-ins into ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    for name, text in (('srun', FAKE_SRUN), ('scontrol', FAKE_SCONTROL)):
+        path = osp.join(directory, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+    return str(directory)
+
+
+def free_port():
+    """A port free on every local address right now."""
+    with socket.socket() as sock:
+        sock.bind(('0.0.0.0', 0))
+        return sock.getsockname()[1]
+
+
+def run_slurm(script, slurm_dir, *args, num_tasks=2):
+    """``tools/slurm_{train,test}.sh`` with the stand-ins of
+    :func:`fake_slurm` on ``PATH``; returns the output after checking that
+    it succeeded.
+
+    Slurm has no free-port rendezvous: ``MASTER_PORT`` is picked here, so
+    the run is tried a second time, on another port, if some socket took
+    the port before rank 0 bound it.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('MASTER_ADDR', 'MASTER_PORT')
+        and not k.startswith('SLURM')
+    }
+    env['PATH'] = os.pathsep.join(
+        (slurm_dir, osp.dirname(sys.executable), env['PATH'])
+    )
+    env.update(FAKE_SLURM_LOG=slurm_dir, GPUS=str(num_tasks))
+    env['GPUS_PER_NODE'] = str(num_tasks)
+    for attempt in range(2):
+        env['MASTER_PORT'] = str(free_port())
+        result = run(
+            ['bash', f'tools/{script}', *args], env=env, expect_success=False
+        )
+        output = result.stdout + result.stderr
+        if attempt == 0 and 'address already in use' in output.lower():
+            continue
+        assert result.returncode == 0, (
+            f'{script} {args} exited with {result.returncode}.\n'
+            + _tails(result.stdout, result.stderr)
+        )
+        return output

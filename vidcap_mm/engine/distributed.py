@@ -1,6 +1,8 @@
-"""Distributed runs on machines without a GPU."""
+"""Distributed runs on machines without a GPU, and the Slurm environment."""
 
 import os
+import shutil
+import subprocess
 
 import torch
 import torch.distributed as dist
@@ -9,11 +11,13 @@ import torch.distributed as dist
 def init_cpu_process_group(launcher: str) -> bool:
     """Start a gloo process group when there is no GPU.
 
-    MMEngine's ``pytorch`` launcher selects a CUDA device for each process,
-    which fails on a CPU-only machine. When no GPU is present this starts
-    the process group itself with the gloo backend from the environment that
-    ``torchrun`` sets (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``,
-    ``MASTER_PORT``); the Runner then finds it initialised and skips its own.
+    MMEngine's ``pytorch`` and ``slurm`` launchers select a CUDA device for
+    each process, which fails on a CPU-only machine. When no GPU is present
+    this starts the process group itself with the gloo backend from the
+    environment that ``torchrun`` sets (``RANK``, ``WORLD_SIZE``,
+    ``MASTER_ADDR``, ``MASTER_PORT``) or that :func:`set_slurm_environment`
+    derives from srun's; the Runner then finds it initialised and skips its
+    own.
 
     Args:
         launcher (str): The ``--launcher`` argument.
@@ -25,10 +29,11 @@ def init_cpu_process_group(launcher: str) -> bool:
         return False
     if dist.is_initialized():
         return False
-    if launcher != 'pytorch':
+    if launcher not in ('pytorch', 'slurm'):
         raise RuntimeError(
             f'--launcher {launcher} on a machine without a GPU: only the '
-            '`pytorch` launcher (torchrun) is supported on CPU.'
+            '`pytorch` (torchrun) and `slurm` (srun) launchers are supported '
+            'on CPU.'
         )
     missing = [
         k
@@ -37,11 +42,87 @@ def init_cpu_process_group(launcher: str) -> bool:
     ]
     if missing:
         raise RuntimeError(
-            f'--launcher pytorch needs {missing} in the environment: start '
-            'the script with torchrun (tools/dist_train.sh).'
+            f'--launcher {launcher} needs {missing} in the environment: '
+            'start the script with torchrun (tools/dist_train.sh) or srun '
+            '(tools/slurm_train.sh).'
         )
     dist.init_process_group(backend='gloo')
     return True
+
+
+def set_slurm_environment() -> None:
+    """Derive torch.distributed's variables from the ones ``srun`` sets.
+
+    ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` come from ``SLURM_PROCID``,
+    ``SLURM_NTASKS`` and ``SLURM_LOCALID``, as MMEngine's Slurm launcher
+    derives them. ``MASTER_ADDR``, unless set, is the first host of
+    ``SLURM_NODELIST`` (``scontrol show hostnames``; a list naming one plain
+    host needs no scontrol). MMEngine runs scontrol through a shell and
+    would take the shell's "not found" message for a host name; setting
+    ``MASTER_ADDR`` here first keeps it from doing so. ``MASTER_PORT``
+    defaults to 29500, MMEngine's choice: jobs sharing a node must set
+    their own.
+
+    Raises:
+        RuntimeError: If a Slurm variable is missing, or the first host
+            cannot be found.
+    """
+    missing = [
+        k
+        for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+        if k not in os.environ
+    ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher slurm needs {missing} in the environment: start '
+            'the script with srun (tools/slurm_train.sh).'
+        )
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    if 'SLURM_LOCALID' in os.environ:
+        os.environ['LOCAL_RANK'] = os.environ['SLURM_LOCALID']
+    if 'MASTER_ADDR' not in os.environ:
+        os.environ['MASTER_ADDR'] = first_slurm_host(
+            os.environ['SLURM_NODELIST']
+        )
+    os.environ.setdefault('MASTER_PORT', '29500')
+
+
+def first_slurm_host(node_list: str) -> str:
+    """The first host of a Slurm node list such as ``gpu[01-04],cpu7``.
+
+    Args:
+        node_list (str): ``SLURM_NODELIST``.
+
+    Returns:
+        str: The host name.
+
+    Raises:
+        RuntimeError: If the list needs scontrol to expand and there is
+            none, or scontrol fails.
+    """
+    scontrol = shutil.which('scontrol')
+    if scontrol is None:
+        if node_list and not any(c in node_list for c in '[],'):
+            return node_list
+        raise RuntimeError(
+            f'SLURM_NODELIST={node_list!r}: `scontrol show hostnames` '
+            'expands it to find the first node, and scontrol is not on '
+            'PATH. Set MASTER_ADDR to the first node instead.'
+        )
+    result = subprocess.run(
+        [scontrol, 'show', 'hostnames', node_list],
+        capture_output=True,
+        text=True,
+    )
+    hosts = result.stdout.split()
+    if result.returncode != 0 or not hosts:
+        raise RuntimeError(
+            f'`scontrol show hostnames {node_list}` exited with '
+            f'{result.returncode} and gave no host ({result.stderr.strip()!r})'
+            '. Set MASTER_ADDR to the first node instead.'
+        )
+    return hosts[0]
 
 
 def cpu_model_wrapper_cfg() -> dict:

@@ -1,6 +1,6 @@
 """What tools/train.py and tools/test.py share: launch arguments, the work
-directory, a ``load_from`` pattern, and building the Runner (with gloo on
-machines without a GPU)."""
+directory, a ``load_from`` pattern, and building the Runner or MMEngine's
+FlexibleRunner (with gloo on machines without a GPU)."""
 
 import argparse
 import glob
@@ -8,9 +8,14 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .distributed import cpu_model_wrapper_cfg, init_cpu_process_group
+from .distributed import (
+    cpu_model_wrapper_cfg,
+    init_cpu_process_group,
+    set_slurm_environment,
+)
 
 
 def add_launch_arguments(
@@ -75,12 +80,53 @@ def resolve_load_from(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The Runner; on a CPU-only machine the processes talk over gloo.
+    """The Runner, or the runner that ``runner_type`` names
+    (``'FlexibleRunner'`` with a ``strategy`` such as ``FSDPStrategy``).
 
     A ``load_from`` glob pattern is resolved first
-    (:func:`resolve_load_from`).
+    (:func:`resolve_load_from`). Under ``--launcher slurm`` the
+    torch.distributed variables are derived from srun's first
+    (:func:`~vidcap_mm.engine.distributed.set_slurm_environment`). On a
+    CPU-only machine the processes talk over gloo and the model wrapper
+    gets no CUDA device (:func:`use_cpu_model_wrapper`).
     """
     resolve_load_from(cfg)
+    if cfg.launcher == 'slurm':
+        set_slurm_environment()
     if init_cpu_process_group(cfg.launcher):
+        use_cpu_model_wrapper(cfg)
+    if cfg.get('runner_type') is None:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def use_cpu_model_wrapper(cfg: Config) -> None:
+    """Model wrapper settings for CPU processes, unless the config has its
+    own.
+
+    The Runner takes ``model_wrapper_cfg`` (DDP without device ids); the
+    FlexibleRunner takes ``strategy.model_wrapper``, whose defaults name
+    the CUDA device ``LOCAL_RANK``: DDP gets no device ids and FSDP
+    ``device_id='cpu'``.
+
+    Raises:
+        ValueError: If the strategy cannot run without a GPU.
+    """
+    if cfg.get('runner_type') is None:
         cfg.setdefault('model_wrapper_cfg', cpu_model_wrapper_cfg())
-    return Runner.from_cfg(cfg)
+        return
+    strategy = dict(cfg.get('strategy') or dict(type='DDPStrategy'))
+    kind = strategy.get('type', 'DDPStrategy')
+    if kind == 'DDPStrategy':
+        strategy.setdefault('model_wrapper', cpu_model_wrapper_cfg())
+        cfg.strategy = strategy
+    elif kind == 'FSDPStrategy':
+        wrapper = dict(type='MMFullyShardedDataParallel')
+        wrapper.update(strategy.get('model_wrapper') or {})
+        wrapper.setdefault('device_id', 'cpu')
+        cfg.strategy = dict(strategy, model_wrapper=wrapper)
+    else:
+        raise ValueError(
+            f'{cfg.filename or "the config"}: strategy={kind!r} needs a GPU;'
+            ' without one, use DDPStrategy or FSDPStrategy.'
+        )
