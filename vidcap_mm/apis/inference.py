@@ -1,0 +1,519 @@
+"""Caption one's own videos with a trained captioner: build it from a config
+and a checkpoint, then caption files, folders or frames in memory through
+the config's test pipeline."""
+
+import copy
+import os
+import os.path as osp
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+from types import SimpleNamespace
+from typing import (
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import cv2
+import numpy as np
+import torch
+from mmaction.registry import HOOKS, MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
+from mmengine.runner.checkpoint import (
+    _load_checkpoint,
+    _load_checkpoint_to_model,
+)
+
+from vidcap_mm.datasets.transforms.loading import VideoReadError
+
+#: File name endings taken from a folder (case-insensitive). A file named
+#: directly is tried whatever its ending.
+VIDEO_EXTENSIONS = (
+    '.3gp',
+    '.avi',
+    '.flv',
+    '.m2ts',
+    '.m4v',
+    '.mkv',
+    '.mov',
+    '.mp4',
+    '.mpeg',
+    '.mpg',
+    '.mts',
+    '.ogv',
+    '.ts',
+    '.webm',
+    '.wmv',
+)
+# The test pipeline's first step that opens a file; frames in memory take
+# its place (mmaction's DecordInit included: its DecordDecode reads the
+# same reader interface).
+_DECORD_INITS = ('DecordVideoInit', 'DecordInit')
+
+VideoLike = Union[str, os.PathLike, np.ndarray]
+
+
+class VideoInput(NamedTuple):
+    """One video to caption: a file, or frames in memory.
+
+    Attributes:
+        name (str): The video's name in the results (its id).
+        path (str, optional): The video file.
+        frames (np.ndarray, optional): ``(T, H, W, 3)`` uint8 RGB frames.
+    """
+
+    name: str
+    path: Optional[str] = None
+    frames: Optional[np.ndarray] = None
+
+
+@dataclass
+class CaptionResult:
+    """The caption of one video, or why it could not be read.
+
+    Attributes:
+        name (str): The video's name: a file's stem, its path inside the
+            folder without the ending for a folder's files, the key or
+            ``array_<i>`` for frames in memory.
+        path (str, optional): The video file (None for frames in memory).
+        caption (str, optional): The predicted caption (None on failure).
+        data_sample (ActionDataSample, optional): The model's output, with
+            ``pred_caption`` and the metainfo of the test pipeline
+            (``video_id``, ``frame_inds``...).
+        frames (torch.Tensor, optional): The sampled frames as the model
+            saw them before normalisation, ``(T, 3, H, W)`` uint8 RGB (what
+            ``CaptionVisualizer.add_datasample`` draws).
+        error (str, optional): Why the video could not be read.
+    """
+
+    name: str
+    path: Optional[str] = None
+    caption: Optional[str] = None
+    data_sample: Optional[ActionDataSample] = None
+    frames: Optional[torch.Tensor] = None
+    error: Optional[str] = None
+
+
+def init_captioner(
+    config: Union[str, Path, Config],
+    checkpoint: Optional[str] = None,
+    device: Union[None, str, torch.device] = None,
+    cfg_options: Optional[dict] = None,
+) -> torch.nn.Module:
+    """Build a captioner from a config and load a checkpoint the way
+    ``tools/test.py`` does.
+
+    The config's ``randomness.seed`` is set before building, as MMEngine's
+    Runner does, so that a config with random weights (the demo's untrained
+    model) gives the same model here and in ``tools/test.py``. The
+    checkpoint goes through the config's ``TrainableWeightsHook``
+    (``default_hooks.trainable_weights``): a checkpoint holding the trained
+    part only is put over the weights the config builds, strictly.
+
+    Args:
+        config (str | Path | Config): Config file or object (not modified).
+        checkpoint (str, optional): Checkpoint file; None keeps the weights
+            the config builds (``pretrained=`` or random).
+        device (str | torch.device, optional): Where the model runs. None:
+            ``'cuda:0'`` when CUDA is available, else ``'cpu'``.
+        cfg_options (dict, optional): Config overrides, as ``--cfg-options``
+            gives them (``{'model.head.generation_cfg.num_beams': 1}``).
+
+    Returns:
+        torch.nn.Module: The captioner in eval mode, with the merged config
+        as ``model.cfg``.
+
+    Raises:
+        CheckpointMismatchError: If the checkpoint does not fit the model.
+    """
+    if isinstance(config, (str, Path)):
+        cfg = Config.fromfile(str(config))
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        raise TypeError(
+            'init_captioner: config must be a file name or a Config, got '
+            f'{type(config).__name__}.'
+        )
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    randomness = cfg.get('randomness') or {}
+    if randomness.get('seed') is not None:
+        set_random_seed(**randomness)
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_trained_checkpoint(model, cfg, checkpoint)
+    if device is None:
+        device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
+
+
+def load_trained_checkpoint(
+    model: torch.nn.Module, cfg: Config, checkpoint: str
+) -> dict:
+    """Load ``checkpoint`` into ``model`` as the Runner of ``tools/test.py``
+    does: through the ``after_load_checkpoint`` of the config's
+    ``TrainableWeightsHook``, then MMEngine's state-dict loading.
+
+    Args:
+        model (torch.nn.Module): The model built from ``cfg``.
+        cfg (Config): Its config (for the hook and the messages).
+        checkpoint (str): The checkpoint file.
+
+    Returns:
+        dict: The loaded checkpoint.
+    """
+    # MMEngine would print which backend reads the file to stdout, where
+    # the captions go.
+    state = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
+    if not isinstance(state, dict):
+        raise RuntimeError(
+            f'{checkpoint}: expected a checkpoint dict (with "state_dict"), '
+            f'got a {type(state).__name__}.'
+        )
+    hook_cfg = (cfg.get('default_hooks') or {}).get('trainable_weights')
+    if hook_cfg is not None:
+        hook = HOOKS.build(copy.deepcopy(hook_cfg))
+        # What the hook reads of a Runner: the model, the config's file
+        # name and load_from (for its messages).
+        runner_cfg = copy.deepcopy(cfg)
+        runner_cfg.load_from = checkpoint
+        hook.after_load_checkpoint(
+            SimpleNamespace(model=model, cfg=runner_cfg), state
+        )
+    return _load_checkpoint_to_model(model, state)
+
+
+def collect_videos(
+    videos: Union[VideoLike, VideoInput, Mapping, Sequence],
+) -> List[VideoInput]:
+    """The videos named by ``videos``, in order.
+
+    Args:
+        videos: A video file, a folder (its video files, subfolders
+            included, by :data:`VIDEO_EXTENSIONS`, sorted; hidden ones
+            left out), a ``(T, H, W, 3)`` uint8 RGB array, a mapping of
+            names to files or arrays, or a list of any of these.
+
+    Returns:
+        list[VideoInput]: One entry per video.
+
+    Raises:
+        FileNotFoundError: If a path does not exist, or a folder holds no
+            video file.
+        TypeError / ValueError: If an array is not ``(T, H, W, 3)`` uint8.
+    """
+    found: List[VideoInput] = []
+    _collect(videos, None, found)
+    return found
+
+
+def _collect(videos, name: Optional[str], found: List[VideoInput]) -> None:
+    if isinstance(videos, VideoInput):
+        found.append(videos)
+    elif isinstance(videos, np.ndarray):
+        name = name if name is not None else f'array_{len(found)}'
+        found.append(VideoInput(name, frames=_check_frames(videos, name)))
+    elif isinstance(videos, (str, os.PathLike)):
+        path = os.fspath(videos)
+        if osp.isdir(path):
+            found.extend(_folder_videos(path))
+        elif osp.exists(path):
+            stem = osp.splitext(osp.basename(path))[0]
+            found.append(VideoInput(name if name is not None else stem, path))
+        else:
+            raise FileNotFoundError(
+                f'{path}: no such video file or folder (absolute path '
+                f'{osp.abspath(path)}, current directory {os.getcwd()}).'
+            )
+    elif isinstance(videos, Mapping):
+        for key, value in videos.items():
+            _collect(value, str(key), found)
+    elif isinstance(videos, Sequence):
+        for value in videos:
+            _collect(value, None, found)
+    else:
+        raise TypeError(
+            'Videos must be file paths, folders, (T, H, W, 3) uint8 arrays, '
+            f'a mapping or a list of them; got {type(videos).__name__}.'
+        )
+
+
+def _folder_videos(folder: str) -> List[VideoInput]:
+    videos, others = [], 0
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        for file in sorted(files):
+            if file.startswith('.'):
+                continue
+            if not file.lower().endswith(VIDEO_EXTENSIONS):
+                others += 1
+                continue
+            path = osp.join(root, file)
+            name = osp.splitext(osp.relpath(path, folder))[0]
+            videos.append(VideoInput(name.replace(os.sep, '/'), path))
+    if not videos:
+        raise FileNotFoundError(
+            f'{folder}: no video file in this folder or its subfolders '
+            f'({others} other files; endings looked for: '
+            f'{" ".join(VIDEO_EXTENSIONS)}).'
+        )
+    return videos
+
+
+def _check_frames(frames: np.ndarray, name: str) -> np.ndarray:
+    expected = '(T, H, W, 3) uint8 RGB frames with T >= 1'
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(
+            f'Video {name!r}: got an array of shape {frames.shape}; '
+            f'expected {expected}.'
+        )
+    if frames.dtype != np.uint8:
+        raise TypeError(
+            f'Video {name!r}: got dtype {frames.dtype}; expected {expected}.'
+        )
+    return frames
+
+
+class _FrameArrayReader:
+    """Frames in memory behind the part of decord's ``VideoReader`` that
+    the decode transforms use (``len``, ``get_batch(...).asnumpy()``).
+
+    Frames are scaled to ``size`` when read, with bicubic interpolation
+    like decord's (ffmpeg's scaler in its default mode): values can differ
+    from a decoded file's by a few levels.
+    """
+
+    def __init__(
+        self, frames: np.ndarray, size: Optional[Tuple[int, int]]
+    ) -> None:
+        self.frames = frames
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def get_batch(self, indices: Sequence[int]) -> SimpleNamespace:
+        frames = self.frames[np.asarray(indices, dtype=np.int64)]
+        height, width = frames.shape[1:3]
+        if self.size is not None and self.size != (width, height):
+            frames = np.stack(
+                [
+                    cv2.resize(frame, self.size, interpolation=cv2.INTER_CUBIC)
+                    for frame in frames
+                ]
+            )
+        return SimpleNamespace(asnumpy=lambda: frames)
+
+
+class FrameArrayInit:
+    """Take the place of the test pipeline's decord opening step for frames
+    in memory: the sampling and decoding steps after it run unchanged.
+
+    Required Keys:
+
+        - frame_array (np.ndarray): ``(T, H, W, 3)`` uint8 RGB.
+        - filename (the video's name, for messages)
+
+    Added Keys:
+
+        - video_reader
+        - total_frames (int)
+
+    Arrays carry no frame rate, so ``avg_fps`` is not added.
+
+    Args:
+        resize (tuple[int, int], optional): ``(width, height)`` of the
+            frames read, as ``DecordVideoInit``'s. Defaults to None.
+        min_frames (int): Fewer frames than this is an error. Defaults to 1.
+    """
+
+    def __init__(
+        self, resize: Optional[Sequence[int]] = None, min_frames: int = 1
+    ) -> None:
+        self.resize = None if resize is None else tuple(int(v) for v in resize)
+        self.min_frames = min_frames
+
+    def __call__(self, results: Dict) -> Dict:
+        frames = results.pop('frame_array')
+        if len(frames) < self.min_frames:
+            raise VideoReadError(
+                results['filename'],
+                f'has {len(frames)} frames, fewer than '
+                f'min_frames={self.min_frames}',
+            )
+        results['video_reader'] = _FrameArrayReader(frames, self.resize)
+        results['total_frames'] = len(frames)
+        return results
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(resize={self.resize}, '
+            f'min_frames={self.min_frames})'
+        )
+
+
+def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
+    """``test_pipeline`` with its decord opening step replaced by
+    :class:`FrameArrayInit` (same ``resize`` and ``min_frames``).
+
+    Raises:
+        ValueError: If the pipeline has no such step.
+    """
+    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    for i, step in enumerate(steps):
+        if step.get('type') in _DECORD_INITS:
+            steps[i] = FrameArrayInit(
+                step.get('resize'), step.get('min_frames', 1)
+            )
+            return steps
+    raise ValueError(
+        'Captioning frame arrays needs a test pipeline that opens videos '
+        f'with one of {_DECORD_INITS}; this one has '
+        f'{[step.get("type") for step in steps]}.'
+    )
+
+
+def iter_captions(
+    model: torch.nn.Module,
+    videos: Union[VideoLike, VideoInput, Mapping, Sequence],
+    batch_size: int = 1,
+    skip_unreadable: bool = False,
+) -> Iterator[CaptionResult]:
+    """Caption ``videos`` batch by batch, yielding one result per video in
+    order; nothing is kept once yielded (for many videos).
+
+    Args:
+        model (torch.nn.Module): A captioner from :func:`init_captioner`
+            (its ``cfg`` gives the test pipeline).
+        videos: What :func:`collect_videos` takes.
+        batch_size (int): Videos per forward pass. Defaults to 1.
+        skip_unreadable (bool): Give a result with ``error`` for a video
+            that cannot be read instead of raising. Defaults to False.
+
+    Yields:
+        CaptionResult: Each video's caption, data sample and frames.
+
+    Raises:
+        VideoReadError: If a video cannot be read (``skip_unreadable``
+            False), naming the file.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    test_pipeline = _test_pipeline(getattr(model, 'cfg', None))
+    items = collect_videos(videos)
+    init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    pipelines: Dict[bool, Compose] = {}
+
+    def pipeline(in_memory: bool) -> Compose:
+        if in_memory not in pipelines:
+            steps = test_pipeline
+            if in_memory:
+                steps = frame_array_pipeline(steps)
+            pipelines[in_memory] = Compose(steps)
+        return pipelines[in_memory]
+
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        results = [CaptionResult(item.name, item.path) for item in chunk]
+        packed = []
+        for result, item in zip(results, chunk):
+            run = pipeline(item.frames is not None)
+            try:
+                packed.append((result, run(_pipeline_input(item))))
+            except VideoReadError as err:
+                if not skip_unreadable:
+                    raise
+                result.error = err.reason
+        _predict(model, packed)
+        yield from results
+
+
+def caption_videos(
+    model: torch.nn.Module,
+    videos: Union[VideoLike, VideoInput, Mapping, Sequence],
+    batch_size: int = 1,
+    skip_unreadable: bool = False,
+) -> List[CaptionResult]:
+    """Caption videos with the config's test pipeline (the model's own frame
+    sampling and size), like ``inference_recognizer`` for recognizers.
+
+    Example::
+
+        model = init_captioner('configs/demo/tiny_opt_synthetic.py', ckpt)
+        for result in caption_videos(model, 'my_videos/', batch_size=8):
+            print(result.name, result.caption)
+
+    Args:
+        model (torch.nn.Module): A captioner from :func:`init_captioner`.
+        videos: A video file, a folder, a ``(T, H, W, 3)`` uint8 RGB array
+            of any length and size, a mapping of names to those, or a list
+            (see :func:`collect_videos`).
+        batch_size (int): Videos per forward pass. Defaults to 1.
+        skip_unreadable (bool): Give a result with ``error`` for a video
+            that cannot be read instead of raising. Defaults to False.
+
+    Returns:
+        list[CaptionResult]: One per video, in order, with the frames the
+        model saw (use :func:`iter_captions` to keep none of them).
+    """
+    return list(iter_captions(model, videos, batch_size, skip_unreadable))
+
+
+def _test_pipeline(cfg: Optional[Config]) -> list:
+    """What ``tools/test.py`` runs: the test dataset's pipeline (else the
+    config's ``test_pipeline``)."""
+    if cfg is None:
+        raise ValueError(
+            'The model has no config (model.cfg): build it with '
+            'init_captioner.'
+        )
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not pipeline:
+        raise ValueError(
+            f'Config {cfg.filename}: no test pipeline (neither '
+            'test_dataloader.dataset.pipeline nor test_pipeline).'
+        )
+    return pipeline
+
+
+def _pipeline_input(item: VideoInput) -> dict:
+    # The keys the caption datasets give their test pipelines.
+    data = dict(
+        filename=item.path if item.frames is None else item.name,
+        video_id=item.name,
+        start_index=0,
+        modality='RGB',
+    )
+    if item.frames is not None:
+        data['frame_array'] = item.frames
+    return data
+
+
+def _predict(model: torch.nn.Module, packed: List[tuple]) -> None:
+    """Fill the results of ``packed`` from one test step per run of clips
+    of the same shape (a config may keep each video's size)."""
+    for _, run in groupby(packed, key=lambda p: p[1]['inputs'].shape):
+        run = list(run)
+        with torch.no_grad():
+            outputs = model.test_step(pseudo_collate([p[1] for p in run]))
+        for (result, data), output in zip(run, outputs):
+            result.caption = output.pred_caption
+            result.data_sample = output
+            result.frames = data['inputs']
