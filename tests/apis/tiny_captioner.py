@@ -9,26 +9,35 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 
 from tests.datasets.conftest import REAL_CLIP
 from tests.engine.tiny_runs import tiny_run_cfg
+from tests.helpers import REPO
 from vidcap_mm.apis import init_captioner
 from vidcap_mm.engine.hooks import TrainableWeightsHook
 from vidcap_mm.engine.launch import build_runner
+from vidcap_mm.models.word_tokenizer import build_word_tokenizer
 
-CONFIG = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-    'configs',
-    'demo',
-    'tiny_opt_synthetic.py',
-)
-# A random model writes special tokens or ids its 23-word tokenizer lacks
+CONFIG = osp.join(REPO, 'configs', 'demo', 'tiny_opt_synthetic.py')
+
+
+def _not_words() -> list:
+    """Token ids other than the tokenizer's words and end of caption."""
+    model = Config.fromfile(CONFIG).model
+    tokenizer = build_word_tokenizer(**model.tokenizer)
+    vocab_size = model.blip2_config.text_config.vocab_size
+    return sorted(
+        set(tokenizer.all_special_ids) | set(range(len(tokenizer), vocab_size))
+    )
+
+
+# A random model writes special tokens or ids its small tokenizer lacks
 # (empty captions): only words of the tokenizer may be written, each once
-# (else most clips get one word repeated). The ViT
-# stays frozen, so that the checkpoint lacks it and must load over the
-# config's weights.
+# (else most clips get one word repeated). The ViT stays frozen, so that
+# the checkpoint lacks it and must load over the config's weights.
 CFG_OPTIONS = {
-    'model.head.generation_cfg.suppress_tokens': [0, 1, 2, *range(23, 128)],
+    'model.head.generation_cfg.suppress_tokens': _not_words(),
     'model.head.generation_cfg.no_repeat_ngram_size': 1,
     'model.backbone.frozen': True,
 }
