@@ -702,3 +702,70 @@ def synthetic_captions() -> List[str]:
         make_captions(ClipContent((('red', 'circle'),), 'white'), 1)[0] + '.'
     )
     return captions
+
+
+# A run of ASCII letters, what follows it and what comes after that: where
+# the lexer's shortcuts (a word before a blank, ")", '"', or "," ";" ":"
+# "." before a blank) meet the rules that can reach past the word.
+BOUNDARY_WORDS = (
+    'word The a I x y l n S C AT http https www cannot gonna Mr Mrs etc Inc '
+    'fig no pte co Ltd vs Jan don can cont ol Canada U non pro anti Ph Cap '
+    'c f txt com somethin'  # codespell:ignore
+).split()
+BOUNDARY_NEXT = tuple(' \t)",;:.-/\'\\@&+#$_!?([<=%*') + (
+    '\u00a0',
+    '\u00ad',
+    '\u2019',
+    '\u00e9',
+    '5',
+    '\u2009',
+    '',
+)
+BOUNDARY_AFTER = (
+    '',
+    ' ',
+    '\t',
+    ' The',
+    ' the',
+    ' 5',
+    '\u00a0x',
+    'b@c.com',
+    'com',
+    'org/x',
+    '//x.org',
+    'D ',
+    ')',
+    ' . .',
+    '..',
+    '5',
+    'U.S.',
+    "s'",
+    "n't",
+    ' Ltd',
+    '-b',
+    'b-c',
+    ',d-e x',
+    'amp;',
+    'apos;s',
+    'd',
+    '\u00e9t\u00e9',
+    ' <b>',
+    '@d',
+    '.',
+)
+
+
+def shortcut_boundaries(n: int, seed: int = 0) -> List[str]:
+    """``n`` captions of one to three :data:`BOUNDARY_WORDS`, each followed
+    by one of :data:`BOUNDARY_NEXT` and one of :data:`BOUNDARY_AFTER`."""
+    rng = random.Random(seed)
+    captions = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 3)):
+            word = _case(rng, rng.choice(BOUNDARY_WORDS))
+            parts.append(
+                word + rng.choice(BOUNDARY_NEXT) + rng.choice(BOUNDARY_AFTER)
+            )
+        captions.append(rng.choice((' ', '', ' ')).join(parts))
+    return captions

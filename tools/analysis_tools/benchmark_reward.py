@@ -17,13 +17,24 @@ script prints
 * the seed's own reward (each candidate against its record's reference
   only, batch document frequencies), pycocoevalcap's way and ours.
 
+``--prose`` times the PTB tokenizers alone on English prose instead (what
+``CaptionMetric(tokenizer='python')`` pays on references: mixed case,
+punctuation, numbers): the sentences of a document that every install of
+requirements/runtime.txt has, opencv-python's third-party licences
+(``--prose-file`` takes another text file), tokenized in one call by
+pycocoevalcap's Java tokenizer and by ours. It prints both throughputs,
+the ratio and how many sentences the two tokenize differently.
+
 Example::
 
     python tools/analysis_tools/benchmark_reward.py --repeat 5
+    python tools/analysis_tools/benchmark_reward.py --prose --repeat 5
 """
 
 import argparse
+import importlib.metadata
 import os
+import re
 import resource
 import time
 
@@ -59,7 +70,64 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='COCO-like references: capitalised, ending in a period',
     )
+    parser.add_argument(
+        '--prose',
+        action='store_true',
+        help='time the PTB tokenizers on the sentences of a licence text',
+    )
+    parser.add_argument(
+        '--prose-file',
+        help="a UTF-8 text file for --prose (default: opencv-python's "
+        'LICENSE-3RD-PARTY.txt)',
+    )
+    parser.add_argument(
+        '--sentences',
+        type=int,
+        help='--prose: only the first N sentences',
+    )
     return parser.parse_args()
+
+
+# opencv-python is in requirements/runtime.txt and its wheels carry the
+# licences of everything they bundle: ~180 kB of legal English.
+PROSE_DISTRIBUTION = 'opencv-python'
+PROSE_DOCUMENT = 'LICENSE-3RD-PARTY.txt'
+# A sentence ends at . ! or ? before a blank and a capital, digit, quote or
+# bracket (the next sentence's start).
+_SENTENCE_END = re.compile(r'(?<=[.!?])\s+(?=[A-Z0-9"\'(\[])')
+
+
+def prose_text(path=None) -> str:
+    """The text of ``path``, or opencv-python's third-party licences.
+
+    Raises:
+        FileNotFoundError: opencv-python or its licence file is missing.
+    """
+    if path is not None:
+        with open(path, encoding='utf-8') as f:
+            return f.read()
+    try:
+        text = importlib.metadata.distribution(PROSE_DISTRIBUTION).read_text(
+            PROSE_DOCUMENT
+        )
+    except importlib.metadata.PackageNotFoundError:
+        text = None
+    if text is None:
+        raise FileNotFoundError(
+            f'{PROSE_DOCUMENT} of {PROSE_DISTRIBUTION} not found (is '
+            f'{PROSE_DISTRIBUTION} installed?): pass --prose-file instead'
+        )
+    return text
+
+
+def prose_sentences(text: str) -> list:
+    """The sentences of ``text``: paragraphs, unwrapped, split at ends."""
+    sentences = []
+    for paragraph in re.split(r'\n\s*\n', text):
+        paragraph = ' '.join(paragraph.split())
+        if paragraph:
+            sentences.extend(_SENTENCE_END.split(paragraph))
+    return sentences
 
 
 class CaptionGenerator:
@@ -142,9 +210,53 @@ def best_time(function, repeat: int):
     return min(times), float(np.median(times)), result
 
 
+def prose_benchmark(args) -> None:
+    """Our PTB tokenizer against pycocoevalcap's Java one, on prose."""
+    source = args.prose_file or f'{PROSE_DISTRIBUTION} {PROSE_DOCUMENT}'
+    sentences = prose_sentences(prose_text(args.prose_file))
+    sentences = sentences[: args.sentences]
+    tokenizer = PTBTokenizer()
+    java_best, java_median, java = best_time(
+        lambda: tokenizer.tokenize(
+            {i: [{'caption': s}] for i, s in enumerate(sentences)}
+        ),
+        args.repeat,
+    )
+    # The first call also fills the tokenizer's caches (rules by first
+    # characters, abbreviations): timed on its own.
+    start = time.perf_counter()
+    tokenize_captions(sentences)
+    ours_first = time.perf_counter() - start
+    ours_best, ours_median, ours = best_time(
+        lambda: tokenize_captions(sentences), args.repeat
+    )
+    differ = sum(java[i][0] != o for i, o in enumerate(ours))
+    n = len(sentences)
+    print(
+        f'prose: {n} sentences ({sum(map(len, sentences))} characters) of '
+        f'{source}; one call each, best / median of {args.repeat}'
+    )
+    for name, best, median in (
+        ('Java (pycocoevalcap)', java_best, java_median),
+        ('ours (Python)', ours_best, ours_median),
+    ):
+        print(
+            f'{name:21s} {best * 1e3:8.1f} / {median * 1e3:.1f} ms   '
+            f'{n / best:8.0f} sentences/s   {best / n * 1e6:6.0f} us each'
+        )
+    print(
+        f'ours / Java throughput: x{java_best / ours_best:.2f} (first call: '
+        f'x{java_best / ours_first:.2f})   sentences tokenized '
+        f'differently: {differ}'
+    )
+
+
 def main() -> None:
     args = parse_args()
     ensure_java()
+    if args.prose:
+        prose_benchmark(args)
+        return
     gen = CaptionGenerator(args.vocab, args.seed, args.punctuated)
     num_corpus_videos = max(args.corpus // args.refs, args.videos)
     corpus = {

@@ -37,6 +37,8 @@ Known differences, both outside the scripts captions are written in:
   sigma.
 """
 
+import functools
+
 import regex
 
 # pycocoevalcap drops these tokens after tokenization. Its list has the
@@ -576,11 +578,47 @@ _PERIOD_IN_TOKEN = regex.compile(
     ),
     regex.POSIX | regex.V0,
 )
-_period_may_stay: dict = {}  # last word -> bool, a cache
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_may_stay(word: str) -> bool:
+    """Whether a rule can keep the period after ``word`` in its token."""
+    return bool(
+        _PERIOD_IN_TOKEN.fullmatch(word + '.')
+        or word.lower() in _ASSIMILATIONS
+    )
+
+
 # A space or tab starts a run of blanks (SPACES, whatever follows); other
-# blanks do not: a URL-like token may start with U+00A0, for one.
-_BLANKS = regex.compile('[ \t]' + SPACE + '*')
-_PLAIN_WORD = regex.compile(r'[A-Za-z]+(?=[ \t])')
+# blanks do not: a URL-like token may start with U+00A0, for one. No rule
+# but SPACES starts with a space or tab, and a run of ASCII letters is one
+# token (the assimilations aside) whichever rule matches it when a blank,
+# ")" or '"' follows, or "," ";" ":" before a blank or the end: only rules
+# that need other characters (apostrophes, "@", "-", digits, "/", ...) can
+# reach past it. Before "." and a blank or the end, the same holds unless
+# the word with its period is an abbreviation or acronym
+# (_PERIOD_IN_TOKEN). A run of blanks and such words is lexed by one
+# match, its words read from the captures.
+_PLAIN_RUN = regex.compile(
+    r'(?:[ \t]' + SPACE + r'*'
+    r'|([A-Za-z]+)(?=[ \t)"]|[,;:.](?:[ \t\n]|\Z)))+'
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidate_rules(prefix: str) -> tuple:
+    """The rules that can match text starting with ``prefix``, in order.
+
+    A rule that matches at a position matches a string that starts with
+    the position's next characters (or lies within them), so it is kept by
+    a partial match of ``prefix``: the others need not be tried there.
+    Most positions keep a fifth of the rules or less.
+    """
+    return tuple(
+        (pattern, action)
+        for pattern, action in _COMPILED
+        if pattern.match(prefix, partial=True) is not None
+    )
 
 
 def _simple_words(line: str):
@@ -592,14 +630,7 @@ def _simple_words(line: str):
         body = body[:-1]
         if not body[-1:].isalpha() or not _SIMPLE_LINE.fullmatch(body):
             return None
-        last = body.rsplit(None, 1)[-1]
-        stays = _period_may_stay.get(last)
-        if stays is None:
-            stays = _period_may_stay[last] = bool(
-                _PERIOD_IN_TOKEN.fullmatch(last + '.')
-                or last.lower() in _ASSIMILATIONS
-            )
-        if stays:
+        if _period_may_stay(body.rsplit(None, 1)[-1]):
             return None
         line = body
     words = line.lower().split()
@@ -610,7 +641,7 @@ def _simple_words(line: str):
 
 def _to_utf16_units(text: str) -> str:
     """Split characters beyond U+FFFF into surrogates, as Java sees them."""
-    if all(ord(c) <= 0xFFFF for c in text):
+    if text.isascii() or max(text) <= '\uffff':
         return text
     units = text.encode('utf-16-le', 'surrogatepass')
     return ''.join(
@@ -630,20 +661,30 @@ def _lex(text: str, end: int) -> list:
     tokens = []
     pos = 0
     while pos < end:
-        # Shortcuts, equal to the rules: no rule but SPACES starts with a
-        # space or tab, and a run of ASCII letters before one is one token
-        # (the assimilations aside) whichever rule matches it.
-        blanks = _BLANKS.match(text, pos)
-        if blanks is not None:
-            pos = blanks.end()
-            continue
-        word = _PLAIN_WORD.match(text, pos)
-        if word is not None:
-            tokens.extend(_ASSIMILATIONS.get(word[0].lower(), (word[0],)))
-            pos = word.end()
-            continue
+        run = _PLAIN_RUN.match(text, pos)
+        if run is not None:
+            words, stop = run.captures(1), run.end()
+            if (
+                text.startswith('.', stop)
+                and words
+                and run.ends(1)[-1] == stop
+                and _period_may_stay(words[-1])
+            ):
+                # The rules decide whether the word keeps its period.
+                words, stop = words[:-1], run.starts(1)[-1]
+            if stop > pos:
+                if _HAS_ASSIMILATION.search(text, pos, stop) is None:
+                    tokens.extend(words)
+                else:
+                    for word in words:
+                        tokens.extend(
+                            _ASSIMILATIONS.get(word.lower(), (word,))
+                        )
+                pos = stop
+                continue
+        # Of the rules matching the longest text, the first one wins.
         best_len, best = -1, None
-        for pattern, action in _COMPILED:
+        for pattern, action in _candidate_rules(text[pos : pos + 2]):
             match = pattern.match(text, pos)
             if match is not None and match.end() - pos > best_len:
                 best_len, best = match.end() - pos, (match, action)
@@ -659,6 +700,8 @@ def _line_tokens(line: str, context: str) -> list:
     """Lower-cased CoreNLP tokens of one line (a caption)."""
     text = _to_utf16_units(line)
     tokens = _lex(text + _to_utf16_units(context), len(text))
+    if text is line:  # no surrogates to join again
+        return [t.lower() for t in tokens]
     return [_from_utf16_units(t).lower() for t in tokens]
 
 
