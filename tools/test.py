@@ -56,12 +56,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     apply_launch_arguments(cfg, args)
     if args.checkpoint is not None:
         cfg.load_from = args.checkpoint
+    # --cfg-options first: --dump turns a dict evaluator into a list,
+    # which options such as test_evaluator.X=... no longer reach.
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     if args.dump is not None:
         cfg.test_evaluator = add_dump(cfg.test_evaluator, args.dump)
     if args.show or args.show_dir is not None:
         turn_on_visualization(cfg, args)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

@@ -18,6 +18,7 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
+    use_amp,
 )
 from vidcap_mm.engine.schedule_rescaling import rescale_schedule
 
@@ -77,13 +78,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                 "--amp needs a GPU (MMEngine's AmpOptimWrapper); this "
                 'machine has none. Train without --amp on CPU.'
             )
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(
-                f'--amp needs an OptimWrapper, the config has {wrapper}.'
-            )
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_amp(cfg)
     merge_randomness(cfg, args)
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)

@@ -28,6 +28,7 @@ Examples::
 """
 
 import argparse
+import copy
 import json
 import os.path as osp
 import resource
@@ -42,6 +43,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 
 import vidcap_mm  # noqa: F401  (registers the model parts)
+from vidcap_mm.engine.launch import allow_tf32, use_amp
 from vidcap_mm.models.stand_ins import random_weights_model
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -77,7 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp-dtype',
         default=None,
-        help="autocast dtype under --amp on (default: the wrapper's)",
+        help='autocast dtype under --amp on (default: as tools/train.py '
+        '--amp chooses it, the dtype of the LLM)',
     )
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
@@ -138,13 +141,14 @@ def synthetic_batch(model, frames: int, batch: int, words: int, rng):
 
 
 def optim_wrapper_for(cfg: Config, model, amp: bool, amp_dtype):
-    wrapper_cfg = cfg.optim_wrapper.to_dict()
+    """The config's optimizer wrapper, or what ``tools/train.py --amp``
+    makes of it."""
+    cfg = copy.deepcopy(cfg)
     if amp:
-        wrapper_cfg['type'] = 'AmpOptimWrapper'
-        wrapper_cfg.setdefault('loss_scale', 'dynamic')
         if amp_dtype is not None:
-            wrapper_cfg['dtype'] = amp_dtype
-    return build_optim_wrapper(model, wrapper_cfg)
+            cfg.optim_wrapper.dtype = amp_dtype
+        use_amp(cfg)
+    return build_optim_wrapper(model, cfg.optim_wrapper)
 
 
 def time_setting(model, cfg, args, device, frames, batch, amp):
@@ -232,6 +236,7 @@ def main(argv=None) -> list:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    allow_tf32(cfg)
     if device.type == 'cuda' and args.memory_limit_gib is not None:
         total = torch.cuda.get_device_properties(device).total_memory
         torch.cuda.set_per_process_memory_fraction(

@@ -7,6 +7,7 @@ import glob
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -91,6 +92,7 @@ def build_runner(cfg: Config) -> Runner:
     gets no CUDA device (:func:`use_cpu_model_wrapper`).
     """
     resolve_load_from(cfg)
+    allow_tf32(cfg)
     if cfg.launcher == 'slurm':
         set_slurm_environment()
     if init_cpu_process_group(cfg.launcher):
@@ -130,3 +132,67 @@ def use_cpu_model_wrapper(cfg: Config) -> None:
             f'{cfg.filename or "the config"}: strategy={kind!r} needs a GPU;'
             ' without one, use DDPStrategy or FSDPStrategy.'
         )
+
+
+def allow_tf32(cfg: Config) -> None:
+    """TF32 matrix products and convolutions on GPU, unless the config's
+    ``env_cfg.allow_tf32`` is False.
+
+    float32 work (the Q-Former and projection without ``--amp``) then runs
+    on tensor cores with a 10-bit mantissa in the products, as the seed's
+    PyTorch versions did by default for matrix products until 1.12.
+    """
+    allowed = bool((cfg.get('env_cfg') or {}).get('allow_tf32', True))
+    torch.backends.cuda.matmul.allow_tf32 = allowed
+    torch.backends.cudnn.allow_tf32 = allowed
+
+
+def llm_is_t5(model: dict) -> bool:
+    """Whether a captioner config's language model is a T5."""
+    if model.get('pretrained'):
+        return 't5' in str(model['pretrained']).lower()
+    text = (model.get('blip2_config') or {}).get('text_config') or {}
+    return text.get('model_type') == 't5'
+
+
+def use_amp(cfg: Config) -> None:
+    """``--amp``: MMEngine's ``AmpOptimWrapper``, autocasting to the dtype
+    the model's LLM runs in.
+
+    The dtype is the config's ``optim_wrapper.dtype`` if set, else the
+    head's ``dtype`` (bfloat16 in every recipe), else float16, or bfloat16
+    for a T5, which overflows in float16. The parts keep their own
+    precision whatever it is (``vidcap_mm.models.precision``); the
+    matching dtype means the autocast never meets weights of another
+    half precision. bfloat16 needs no loss scaling, so its scaler is off:
+    no check for infinite gradients (a host synchronisation) per step.
+
+    Raises:
+        ValueError: If the optimizer wrapper is not an ``OptimWrapper``,
+            or float16 is asked for a T5.
+    """
+    wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind not in ('OptimWrapper', 'AmpOptimWrapper'):
+        raise ValueError(
+            f'--amp needs an OptimWrapper, the config has {kind}.'
+        )
+    model = cfg.model
+    t5 = llm_is_t5(model)
+    dtype = (
+        wrapper.get('dtype')
+        or (model.get('head') or {}).get('dtype')
+        or ('bfloat16' if t5 else 'float16')
+    )
+    if dtype == 'float16' and t5:
+        raise ValueError(
+            'optim_wrapper.dtype=float16 with a T5 language model: T5 '
+            'overflows in float16 (NaN losses). Use bfloat16 (the default '
+            'under --amp for T5).'
+        )
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.dtype = dtype
+    if dtype == 'bfloat16':
+        wrapper.setdefault('loss_scale', dict(enabled=False))
+    else:
+        wrapper.setdefault('loss_scale', 'dynamic')

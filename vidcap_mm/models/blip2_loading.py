@@ -20,13 +20,17 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from .precision import resolve_dtype
 from .word_tokenizer import build_word_tokenizer
 
 SUPPORTED_MODEL_TYPES = ('blip-2', 'instructblip')
 
 
 def load_blip2(
-    pretrained: Optional[str] = None, blip2_config: Optional[dict] = None
+    pretrained: Optional[str] = None,
+    blip2_config: Optional[dict] = None,
+    llm_dtype: Optional[str] = None,
+    attn_implementation: Union[None, str, dict] = None,
 ) -> PreTrainedModel:
     """Build a ``Blip2ForConditionalGeneration`` or
     ``InstructBlipForConditionalGeneration``.
@@ -37,11 +41,25 @@ def load_blip2(
         blip2_config (dict, optional): The keyword arguments of a
             ``Blip2Config`` (or, with ``model_type='instructblip'``, an
             ``InstructBlipConfig``): a randomly initialised model.
+        llm_dtype (str, optional): Load the language model's weights
+            directly in this dtype (e.g. ``'bfloat16'``), each tensor cast
+            once from the checkpoint: the LLM, most of the weights, is
+            never held in float32. The other parts load in float32 (the
+            Q-Former and projection train; a float16 ViT is cast from
+            float32 by the backbone, not through bfloat16). Only with
+            ``pretrained``.
+        attn_implementation (str | dict, optional): transformers'
+            attention implementation (``'sdpa'``, ``'eager'``,
+            ``'flash_attention_2'`` where installed), or a dict per
+            sub-config (``{'text_config': ..., 'vision_config': ...}``).
+            None: transformers' default (sdpa where the model supports
+            it).
 
-    Exactly one of the two must be given.
+    Exactly one of ``pretrained`` and ``blip2_config`` must be given.
 
     Returns:
-        PreTrainedModel: The model, weights in float32.
+        PreTrainedModel: The model, weights in float32 except the LLM's
+        with ``llm_dtype``.
 
     Raises:
         FileNotFoundError: If ``pretrained`` is a path that does not exist.
@@ -67,12 +85,20 @@ def load_blip2(
             f'{pretrained or "blip2_config"} is a {config.model_type!r} '
             f'model; expected one of {SUPPORTED_MODEL_TYPES}.'
         )
+    options = {}
+    if attn_implementation is not None:
+        options['attn_implementation'] = attn_implementation
     if pretrained is not None:
+        model_class = AutoModelForImageTextToText
+        dtype = resolve_dtype(llm_dtype)
+        if dtype is not None and dtype != torch.float32:
+            model_class = _llm_in_half_precision(config)
+            options['dtype'] = dtype
         with _explain_hub_failure(pretrained, 'pretrained'):
-            return AutoModelForImageTextToText.from_pretrained(
-                pretrained, config=config
+            return model_class.from_pretrained(
+                pretrained, config=config, **options
             )
-    model = AutoModelForImageTextToText.from_config(config)
+    model = AutoModelForImageTextToText.from_config(config, **options)
     # transformers zero-fills the query tokens (they are always loaded from
     # a checkpoint there). Identical zero queries hit the Q-Former's first
     # LayerNorm with zero variance, which scales their gradient by ~1e6, so
@@ -81,6 +107,29 @@ def load_blip2(
         model.query_tokens, std=config.qformer_config.initializer_range
     )
     return model
+
+
+# Every part of a BLIP-2 model but its language model.
+_NOT_LLM = ['vision_model', 'query_tokens', 'qformer', 'language_projection']
+
+
+def _llm_in_half_precision(config) -> type:
+    """The model class for ``config``, loading all but the LLM in float32.
+
+    ``from_pretrained(dtype=...)`` casts every weight (a per-part dtype
+    dict is deprecated in transformers 5 and applies one dtype to all);
+    the modules a class lists in ``_keep_in_fp32_modules_strict`` are
+    loaded in float32 instead, so a subclass that lists every part but the
+    LLM loads the LLM alone in half precision, tensor by tensor.
+    """
+    base = AutoModelForImageTextToText._model_mapping[type(config)]
+    return type(
+        base.__name__,
+        (base,),
+        dict(
+            _keep_in_fp32_modules_strict=_NOT_LLM, __module__=base.__module__
+        ),
+    )
 
 
 def load_tokenizer(

@@ -9,9 +9,24 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
-from .vision_backbone import freeze, resolve_dtype
+from .precision import resolve_dtype, run_in_dtype
+from .vision_backbone import freeze
 
 IGNORE_INDEX = -100
+
+
+def seed_min_length(kwargs: dict) -> None:
+    """Make a decoder-only LLM's ``min_length`` count new tokens, in place.
+
+    transformers counts ``min_length`` over ``input_ids``, which here
+    include the visual and prompt positions (so that ``generate`` keeps
+    them out of its output): ``min_length=5`` would do nothing. The seed
+    (LAVIS) passes only embeddings, so its ``min_length`` is a number of
+    new tokens: ``min_new_tokens``. An explicit ``min_new_tokens`` wins.
+    """
+    min_length = kwargs.pop('min_length', None)
+    if min_length and kwargs.get('min_new_tokens') is None:
+        kwargs['min_new_tokens'] = min_length
 
 
 @MODELS.register_module()
@@ -41,14 +56,33 @@ class LLMCaptionHead(BaseModule):
             tokens (before the end token) for the loss.
         generation_cfg (dict, optional): Keyword arguments for
             ``generate`` (the seed's evaluation: ``num_beams=5,
-            max_new_tokens=32, min_length=5``).
+            max_new_tokens=32, min_length=5``). ``min_length`` counts as
+            in the seed: for a decoder-only LLM the new tokens (LAVIS
+            passes only embeddings to ``generate``, so the visual and
+            prompt positions do not count; here it becomes
+            ``min_new_tokens``), for T5 the decoder's tokens including its
+            start token (at least ``min_length - 1`` new tokens), as
+            transformers counts them.
         frozen (bool): No gradient to the LLM's own weights and, without
             LoRA, eval mode through ``train()``. Defaults to True.
         lora (dict, optional): A ``peft.LoraConfig`` as a dict (seed:
             ``r=8, lora_alpha=16, lora_dropout=0.05,
             target_modules=['q', 'v']`` on T5). With LoRA the LLM follows
             ``train()`` so that the adapters' dropout is active.
-        dtype (str, optional): Cast the LLM, e.g. ``'bfloat16'`` on GPU.
+        dtype (str, optional): Cast the LLM, e.g. ``'bfloat16'`` on GPU;
+            it then runs under an autocast of that dtype whatever encloses
+            it (:func:`~.precision.run_in_dtype`), so that ``--amp`` in
+            another dtype never casts its weights again.
+        bos_as_target (bool): Decoder-only LLMs with an empty prompt: the
+            beginning-of-sequence token, the prompt's only token, is also a
+            target of the cross-entropy (predicted from the last visual
+            token), as in the seed's loss, which masks a prompt only when
+            it is not empty. Defaults to False (the prompt is never a
+            target).
+        gradient_checkpointing (bool): Recompute the LLM's layer
+            activations in backward (transformers' gradient checkpointing;
+            it acts in training mode, so with LoRA or an LLM that is not
+            frozen). Defaults to False.
     """
 
     def __init__(
@@ -62,6 +96,8 @@ class LLMCaptionHead(BaseModule):
         frozen: bool = True,
         lora: Optional[dict] = None,
         dtype: Optional[str] = None,
+        bos_as_target: bool = False,
+        gradient_checkpointing: bool = False,
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -76,6 +112,22 @@ class LLMCaptionHead(BaseModule):
         self.tokenizer = tokenizer
         self.prompt = prompt
         self.prompt_ids = tokenizer(prompt).input_ids
+        # On the LLM's device with the module: no host-to-device copy of
+        # the prompt per step.
+        self.register_buffer(
+            '_prompt_ids', torch.tensor(self.prompt_ids), persistent=False
+        )
+        if bos_as_target and (self.is_encoder_decoder or prompt):
+            kind = (
+                'an encoder-decoder'
+                if self.is_encoder_decoder
+                else 'a decoder-only'
+            )
+            raise ValueError(
+                'bos_as_target=True is for a decoder-only LLM with an empty '
+                f'prompt; this head has prompt={prompt!r} and {kind} LLM.'
+            )
+        self.bos_as_target = bos_as_target
         self.max_caption_tokens = max_caption_tokens
         self.end_of_caption = end_of_caption
         if end_of_caption is None:
@@ -107,8 +159,21 @@ class LLMCaptionHead(BaseModule):
         )
         self.generation_cfg.update(generation_cfg or {})
 
-        if dtype is not None:
-            language_model.to(resolve_dtype(dtype))
+        self.compute_dtype = resolve_dtype(dtype)
+        if self.compute_dtype is not None:
+            language_model.to(self.compute_dtype)
+        if gradient_checkpointing:
+            if frozen and lora is None:
+                raise ValueError(
+                    'gradient_checkpointing=True acts on an LLM in training '
+                    'mode; a frozen LLM without LoRA stays in eval mode. '
+                    'Add lora= or set frozen=False.'
+                )
+            # Non-reentrant: works when the LLM's inputs need gradient but
+            # its (frozen) weights do not.
+            language_model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs=dict(use_reentrant=False)
+            )
         self.frozen = frozen
         if frozen:
             freeze(language_model)
@@ -137,8 +202,7 @@ class LLMCaptionHead(BaseModule):
         return self.language_model.get_input_embeddings()(ids)
 
     def _prompt_batch(self, batch: int) -> torch.Tensor:
-        ids = torch.tensor(self.prompt_ids, device=self._device)
-        return ids.unsqueeze(0).expand(batch, -1)
+        return self._prompt_ids.unsqueeze(0).expand(batch, -1)
 
     def _caption_ids(self, captions: Sequence[str]) -> List[List[int]]:
         """Caption token ids, truncated, each ending with the end token."""
@@ -150,9 +214,15 @@ class LLMCaptionHead(BaseModule):
         ]
 
     def _pad(self, sequences: List[List[int]], value: int) -> torch.Tensor:
+        """Right-pad to one length; on the LLM's device without a host
+        synchronisation (pinned memory, non-blocking copy)."""
         length = max(len(s) for s in sequences)
         padded = [s + [value] * (length - len(s)) for s in sequences]
-        return torch.tensor(padded, dtype=torch.long, device=self._device)
+        ids = torch.tensor(padded, dtype=torch.long)
+        device = self._device
+        if device.type == 'cuda':
+            ids = ids.pin_memory()
+        return ids.to(device, non_blocking=True)
 
     def text_inputs(self, captions: Sequence[str]) -> Dict[str, torch.Tensor]:
         """Token ids and labels of the text part (after the visual tokens).
@@ -163,10 +233,12 @@ class LLMCaptionHead(BaseModule):
         Returns:
             dict: See :meth:`target_inputs`.
         """
-        return self.target_inputs(self._caption_ids(captions))
+        return self.target_inputs(
+            self._caption_ids(captions), bos_as_target=self.bos_as_target
+        )
 
     def target_inputs(
-        self, targets: Sequence[Sequence[int]]
+        self, targets: Sequence[Sequence[int]], bos_as_target: bool = False
     ) -> Dict[str, torch.Tensor]:
         """Token ids and labels of the text part for given target ids.
 
@@ -175,6 +247,8 @@ class LLMCaptionHead(BaseModule):
                 score, each with its end token when it has one (captions
                 from :meth:`_caption_ids` always do; generated ones that
                 hit the length limit do not).
+            bos_as_target (bool): Decoder-only, empty prompt: label the
+                prompt's beginning-of-sequence token too (see the class).
 
         Returns:
             dict: For a decoder-only LLM ``input_ids`` (prompt + target,
@@ -193,6 +267,7 @@ class LLMCaptionHead(BaseModule):
                 decoder_attention_mask=(labels != IGNORE_INDEX).long(),
             )
         num_prompt = len(self.prompt_ids)
+        num_masked = 0 if bos_as_target else num_prompt
         return dict(
             input_ids=self._pad(
                 [self.prompt_ids + t for t in targets],
@@ -202,46 +277,71 @@ class LLMCaptionHead(BaseModule):
                 [[1] * (num_prompt + len(t)) for t in targets], 0
             ),
             labels=self._pad(
-                [[IGNORE_INDEX] * num_prompt + t for t in targets],
+                [
+                    [IGNORE_INDEX] * num_masked
+                    + self.prompt_ids[num_masked:]
+                    + t
+                    for t in targets
+                ],
                 IGNORE_INDEX,
             ),
         )
 
     def _teacher_forced(
         self, visual_embeds: torch.Tensor, text: Dict[str, torch.Tensor]
-    ):
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """One teacher-forced LLM pass over ``[visual ; text]``.
 
+        A decoder-only LLM computes logits only where they predict a text
+        token (``logits_to_keep``), not over the visual positions: the
+        full-vocabulary logits of 32 visual tokens per clip are most of
+        the loss's memory for a short caption.
+
         Returns:
-            ModelOutput: transformers' output, with ``loss`` (mean over the
-            labelled tokens) and ``logits``.
+            tuple[torch.Tensor, torch.Tensor]: The loss (mean over the
+            labelled tokens, computed in float32 as transformers does) and
+            the logits, ``(B, S, vocab)`` with ``logits[:, i]`` predicting
+            ``text['labels'][:, i]``.
         """
         visual_embeds = visual_embeds.to(self._embed_dtype)
         visual_mask = torch.ones(
             visual_embeds.shape[:2], dtype=torch.long, device=self._device
         )
-        inputs_embeds = torch.cat(
-            [visual_embeds, self._embed(text['input_ids'])], dim=1
-        )
-        if self.is_encoder_decoder:
-            return self.language_model(
-                inputs_embeds=inputs_embeds,
-                attention_mask=torch.cat(
-                    [visual_mask, torch.ones_like(text['input_ids'])], dim=1
-                ),
-                decoder_attention_mask=text['decoder_attention_mask'],
-                labels=text['labels'],
+        labels = text['labels']
+        with run_in_dtype(self.compute_dtype, self._device.type):
+            inputs_embeds = torch.cat(
+                [visual_embeds, self._embed(text['input_ids'])], dim=1
             )
-        return self.language_model(
-            inputs_embeds=inputs_embeds,
-            attention_mask=torch.cat(
-                [visual_mask, text['attention_mask']], dim=1
-            ),
-            labels=torch.cat(
-                [torch.full_like(visual_mask, IGNORE_INDEX), text['labels']],
-                dim=1,
-            ),
+            if self.is_encoder_decoder:
+                logits = self.language_model(
+                    inputs_embeds=inputs_embeds,
+                    attention_mask=torch.cat(
+                        [visual_mask, torch.ones_like(text['input_ids'])],
+                        dim=1,
+                    ),
+                    decoder_input_ids=(
+                        self.language_model.prepare_decoder_input_ids_from_labels(
+                            labels=labels
+                        )
+                    ),
+                    decoder_attention_mask=text['decoder_attention_mask'],
+                ).logits
+            else:
+                # Position p predicts token p + 1: the text's tokens are
+                # predicted from the last visual position on.
+                logits = self.language_model(
+                    inputs_embeds=inputs_embeds,
+                    attention_mask=torch.cat(
+                        [visual_mask, text['attention_mask']], dim=1
+                    ),
+                    logits_to_keep=labels.size(1) + 1,
+                ).logits[:, :-1]
+        loss = F.cross_entropy(
+            logits.float().flatten(0, 1),
+            labels.flatten(),
+            ignore_index=IGNORE_INDEX,
         )
+        return loss, logits
 
     def loss(
         self, visual_embeds: torch.Tensor, data_samples: Sequence
@@ -258,8 +358,8 @@ class LLMCaptionHead(BaseModule):
             dict: ``loss_caption``, the mean over caption tokens.
         """
         text = self.text_inputs([s.gt_caption for s in data_samples])
-        output = self._teacher_forced(visual_embeds, text)
-        return dict(loss_caption=output.loss)
+        loss, _ = self._teacher_forced(visual_embeds, text)
+        return dict(loss_caption=loss)
 
     def sequence_log_probs(
         self,
@@ -289,12 +389,8 @@ class LLMCaptionHead(BaseModule):
                 f'{visual_embeds.size(0)} rows of visual tokens.'
             )
         text = self.target_inputs(targets)
-        logits = self._teacher_forced(visual_embeds, text).logits
+        _, logits = self._teacher_forced(visual_embeds, text)
         labels = text['labels']
-        if not self.is_encoder_decoder:
-            # Position p predicts token p + 1: the logits that predict the
-            # text tokens start at the last visual position.
-            logits = logits[:, visual_embeds.size(1) - 1 : -1]
         # In float32 whatever the LLM's precision: bf16 log-probabilities
         # of long captions lose most of their digits.
         token_log_probs = -F.cross_entropy(
@@ -331,16 +427,19 @@ class LLMCaptionHead(BaseModule):
         )
         kwargs.update(copy.deepcopy(self.generation_cfg))
         kwargs.update(overrides)
+        if not self.is_encoder_decoder:
+            seed_min_length(kwargs)
         inputs_embeds = torch.cat([visual_embeds, self._embed(prompt)], dim=1)
         attention_mask = torch.ones(
             inputs_embeds.shape[:2], dtype=torch.long, device=self._device
         )
         if self.is_encoder_decoder:
-            return self.language_model.generate(
-                inputs_embeds=inputs_embeds,
-                attention_mask=attention_mask,
-                **kwargs,
-            )
+            with run_in_dtype(self.compute_dtype, self._device.type):
+                return self.language_model.generate(
+                    inputs_embeds=inputs_embeds,
+                    attention_mask=attention_mask,
+                    **kwargs,
+                )
         input_ids = torch.cat(
             [
                 torch.full(
@@ -353,12 +452,13 @@ class LLMCaptionHead(BaseModule):
             ],
             dim=1,
         )
-        output = self.language_model.generate(
-            input_ids=input_ids,
-            inputs_embeds=inputs_embeds,
-            attention_mask=attention_mask,
-            **kwargs,
-        )
+        with run_in_dtype(self.compute_dtype, self._device.type):
+            output = self.language_model.generate(
+                input_ids=input_ids,
+                inputs_embeds=inputs_embeds,
+                attention_mask=attention_mask,
+                **kwargs,
+            )
         return output[:, input_ids.size(1) :]
 
     def decode(self, token_ids: torch.Tensor) -> List[str]:

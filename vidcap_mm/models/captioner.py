@@ -48,6 +48,10 @@ class Blip2VideoCaptioner(BaseModel):
         qformer_tokenizer (str | dict, optional): InstructBLIP only: the
             Q-Former's tokenizer, likewise (None: the ``qformer_tokenizer``
             folder of ``pretrained``).
+        attn_implementation (str | dict, optional): transformers'
+            attention implementation for the whole model (``'sdpa'``,
+            ``'eager'``, ``'flash_attention_2'`` where installed) or per
+            sub-config; None: transformers' default (sdpa).
         objective (dict, optional): The training objective: None (default)
             for the head's cross-entropy, or e.g.
             ``dict(type='SCSTObjective')`` for self-critical training
@@ -67,6 +71,7 @@ class Blip2VideoCaptioner(BaseModel):
         blip2_config: Optional[dict] = None,
         tokenizer: Union[None, str, dict] = None,
         qformer_tokenizer: Union[None, str, dict] = None,
+        attn_implementation: Union[None, str, dict] = None,
         objective: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
@@ -85,7 +90,17 @@ class Blip2VideoCaptioner(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg
         )
-        blip2 = load_blip2(pretrained, blip2_config)
+        # Batches reach the GPU without a host synchronisation (MMEngine's
+        # preprocessors take ``non_blocking``, mmaction's does not pass it
+        # on); the dataloaders of the dataset configs pin their memory.
+        self.data_preprocessor._non_blocking = True
+        # The LLM (most of the weights) loads straight in its dtype.
+        blip2 = load_blip2(
+            pretrained,
+            blip2_config,
+            llm_dtype=head.get('dtype') if pretrained is not None else None,
+            attn_implementation=attn_implementation,
+        )
         neck_args = dict(blip2=blip2)
         if blip2.config.model_type == 'instructblip':
             neck_args['qformer_tokenizer'] = load_tokenizer(

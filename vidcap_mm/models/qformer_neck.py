@@ -6,6 +6,16 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .precision import autocast_dtype, resolve_dtype, run_in_dtype
+
+# The Q-Former's cross-attention key and value projections (BLIP-2 and
+# InstructBLIP name them alike).
+_CROSS_ATTENTION_KV = (
+    'crossattention.attention.key',
+    'crossattention.attention.value',
+)
 
 
 @MODELS.register_module()
@@ -35,6 +45,18 @@ class QFormerFusionNeck(BaseModule):
             reads (the same prompt the LLM gets).
         qformer_tokenizer (PreTrainedTokenizerBase, optional): InstructBLIP
             only: the Q-Former's tokenizer (the captioner passes it in).
+        compute_dtype (str, optional): The precision the Q-Former computes
+            in; its weights stay float32 (they train). None (default):
+            float32 as in transformers, or the dtype of an enclosing
+            autocast (``--amp``). ``'bfloat16'`` / ``'float16'``: under an
+            autocast of that dtype, with or without ``--amp``. Either way
+            the frame tokens, the largest tensor of the step, are cast once
+            and that one copy is what the cross-attention keeps for
+            backward (cast inside autocast, every key and value projection
+            of every cross-attention layer would keep its own).
+        gradient_checkpointing (bool): Recompute the Q-Former's activations
+            in backward instead of keeping them (less memory, one more
+            Q-Former forward per step). Defaults to False.
     """
 
     FUSIONS = ('concat', 'per_frame')
@@ -45,6 +67,8 @@ class QFormerFusionNeck(BaseModule):
         fusion: str = 'concat',
         instruction: Optional[str] = None,
         qformer_tokenizer=None,
+        compute_dtype: Optional[str] = None,
+        gradient_checkpointing: bool = False,
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -54,10 +78,22 @@ class QFormerFusionNeck(BaseModule):
                 f'{self.FUSIONS}.'
             )
         self.fusion = fusion
+        self.compute_dtype = resolve_dtype(compute_dtype)
+        self.gradient_checkpointing = gradient_checkpointing
         self.query_tokens = blip2.query_tokens
         self.qformer = blip2.qformer
         self.language_projection = blip2.language_projection
         self.reads_instruction = blip2.config.model_type == 'instructblip'
+        # transformers' Q-Former casts the frame tokens to float32 (its
+        # weights' dtype) before the cross-attention; under autocast every
+        # key and value projection would then cast that copy back to half
+        # precision and keep its own copy for backward (12 for BLIP-2).
+        # The projections get the tokens as the neck cast them instead:
+        # the same values (half -> float32 -> half is exact), one copy.
+        self._frame_tokens = None
+        for name, module in self.qformer.named_modules():
+            if name.endswith(_CROSS_ATTENTION_KV):
+                module.register_forward_pre_hook(self._use_cast_frame_tokens)
         if self.reads_instruction:
             if instruction is None or qformer_tokenizer is None:
                 raise ValueError(
@@ -98,35 +134,68 @@ class QFormerFusionNeck(BaseModule):
             visual = frame_tokens.reshape(batch, frames * num_tokens, dim)
         else:
             visual = frame_tokens.reshape(batch * frames, num_tokens, dim)
-        # The Q-Former runs in its own (float32) precision even when the ViT
-        # is half precision, as transformers keeps it.
-        visual = visual.to(self.query_tokens.dtype)
-        visual_mask = torch.ones(
-            visual.shape[:-1], dtype=torch.long, device=visual.device
+        device_type = visual.device.type
+        dtype = (
+            self.compute_dtype
+            or autocast_dtype(device_type)
+            or self.query_tokens.dtype
         )
-        queries = self.query_tokens.expand(visual.size(0), -1, -1)
-        if self.reads_instruction:
-            text_ids = self.instruction_ids.expand(visual.size(0), -1)
-            text_mask = torch.ones(
-                visual.size(0),
-                self.num_query_tokens + text_ids.size(1),
-                dtype=torch.long,
-                device=visual.device,
-            )
-            query_output = self.qformer(
-                input_ids=text_ids,
-                attention_mask=text_mask,
-                query_embeds=queries,
-                encoder_hidden_states=visual,
-                encoder_attention_mask=visual_mask,
-            ).last_hidden_state[:, : self.num_query_tokens]
-        else:
-            query_output = self.qformer(
-                query_embeds=queries,
-                encoder_hidden_states=visual,
-                encoder_attention_mask=visual_mask,
-            ).last_hidden_state
+        visual = visual.to(dtype)
+        with run_in_dtype(self.compute_dtype, device_type):
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                query_output = checkpoint(
+                    self._query, visual, use_reentrant=False
+                )
+            else:
+                query_output = self._query(visual)
         embeds = self.language_projection(
             query_output.to(self.language_projection.weight.dtype)
         )
         return embeds.reshape(batch, -1, embeds.size(-1))
+
+    def _query(self, visual: torch.Tensor) -> torch.Tensor:
+        """The Q-Former's query outputs for ``(B', N', D)`` visual tokens."""
+        visual_mask = torch.ones(
+            visual.shape[:-1], dtype=torch.long, device=visual.device
+        )
+        queries = self.query_tokens.expand(visual.size(0), -1, -1)
+        self._frame_tokens = visual
+        try:
+            return self._run_qformer(visual, visual_mask, queries)
+        finally:
+            self._frame_tokens = None
+
+    def _run_qformer(self, visual, visual_mask, queries) -> torch.Tensor:
+        if not self.reads_instruction:
+            return self.qformer(
+                query_embeds=queries,
+                encoder_hidden_states=visual,
+                encoder_attention_mask=visual_mask,
+            ).last_hidden_state
+        text_ids = self.instruction_ids.expand(visual.size(0), -1)
+        text_mask = torch.ones(
+            visual.size(0),
+            self.num_query_tokens + text_ids.size(1),
+            dtype=torch.long,
+            device=visual.device,
+        )
+        return self.qformer(
+            input_ids=text_ids,
+            attention_mask=text_mask,
+            query_embeds=queries,
+            encoder_hidden_states=visual,
+            encoder_attention_mask=visual_mask,
+        ).last_hidden_state[:, : self.num_query_tokens]
+
+    def _use_cast_frame_tokens(self, module: nn.Module, args: tuple):
+        """Forward pre-hook of a cross-attention key / value projection:
+        the frame tokens in the neck's compute dtype instead of
+        transformers' float32 copy of them."""
+        tokens = self._frame_tokens
+        if (
+            tokens is not None
+            and args[0].dtype != tokens.dtype
+            and args[0].shape == tokens.shape
+        ):
+            return (tokens, *args[1:])
+        return None

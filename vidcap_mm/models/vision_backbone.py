@@ -7,18 +7,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
-
-def resolve_dtype(dtype: Optional[str]) -> Optional[torch.dtype]:
-    """Turn a config string such as ``'bfloat16'`` into a torch dtype."""
-    if dtype is None:
-        return None
-    resolved = getattr(torch, dtype, None)
-    if not isinstance(resolved, torch.dtype):
-        raise ValueError(
-            f'Unknown dtype {dtype!r}; use a torch dtype name '
-            "such as 'float16' or 'bfloat16'."
-        )
-    return resolved
+from .precision import resolve_dtype, run_in_dtype
 
 
 def freeze(module: nn.Module) -> None:
@@ -41,7 +30,9 @@ class Blip2VisionBackbone(BaseModule):
         frozen (bool): No gradient to the ViT, and it stays in eval mode
             through ``train()``. Defaults to True (the seed's best setting).
         dtype (str, optional): Cast the ViT to this dtype, e.g.
-            ``'float16'`` for a frozen ViT on GPU. Defaults to None (keep).
+            ``'float16'`` for a frozen ViT on GPU; it then runs in it under
+            any enclosing autocast (:func:`~.precision.run_in_dtype`).
+            Defaults to None (keep; follow the enclosing autocast).
         interpolate_pos_encoding (bool): Let frames of another size than the
             ViT was trained on through, interpolating its position
             embeddings. Defaults to False.
@@ -59,8 +50,9 @@ class Blip2VisionBackbone(BaseModule):
         self.vision_model = blip2.vision_model
         self.frozen = frozen
         self.interpolate_pos_encoding = interpolate_pos_encoding
-        if dtype is not None:
-            self.vision_model.to(resolve_dtype(dtype))
+        self.compute_dtype = resolve_dtype(dtype)
+        if self.compute_dtype is not None:
+            self.vision_model.to(self.compute_dtype)
         if frozen:
             freeze(self.vision_model)
 
@@ -78,7 +70,7 @@ class Blip2VisionBackbone(BaseModule):
 
         Returns:
             torch.Tensor: ``(B, T, N, D)`` patch tokens (N includes the class
-            token) after the ViT's final LayerNorm.
+            token) after the ViT's final LayerNorm, in ``dtype`` when set.
         """
         if video.dim() != 5:
             raise ValueError(
@@ -87,11 +79,17 @@ class Blip2VisionBackbone(BaseModule):
             )
         batch, frames = video.shape[:2]
         pixels = video.flatten(0, 1).to(self.vision_model.dtype)
-        with torch.set_grad_enabled(
-            torch.is_grad_enabled() and not self.frozen
+        with (
+            torch.set_grad_enabled(
+                torch.is_grad_enabled() and not self.frozen
+            ),
+            run_in_dtype(self.compute_dtype, pixels.device.type),
         ):
             tokens = self.vision_model(
                 pixel_values=pixels,
                 interpolate_pos_encoding=self.interpolate_pos_encoding,
             ).last_hidden_state
+        if self.compute_dtype is not None:
+            # Autocast leaves the final LayerNorm's output in float32.
+            tokens = tokens.to(self.compute_dtype)
         return tokens.unflatten(0, (batch, frames))

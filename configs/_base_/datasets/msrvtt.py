@@ -36,6 +36,9 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=8,
     persistent_workers=True,
+    # Pinned batches: the model's data preprocessor copies them to the GPU
+    # without blocking.
+    pin_memory=True,
     sampler=dict(type='EpochSeededSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -48,6 +51,7 @@ val_dataloader = dict(
     batch_size=16,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
