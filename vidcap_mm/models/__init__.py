@@ -1,6 +1,7 @@
 from .blip2_loading import load_blip2, load_tokenizer
 from .caption_head import LLMCaptionHead
 from .captioner import Blip2VideoCaptioner
+from .feature_cache import FeatureCacheError, FrameFeatureCache
 from .qformer_neck import QFormerFusionNeck
 from .scst_objective import SCSTError, SCSTObjective
 from .vision_backbone import Blip2VisionBackbone
@@ -9,6 +10,8 @@ from .word_tokenizer import build_word_tokenizer
 __all__ = [
     'Blip2VideoCaptioner',
     'Blip2VisionBackbone',
+    'FrameFeatureCache',
+    'FeatureCacheError',
     'QFormerFusionNeck',
     'LLMCaptionHead',
     'SCSTObjective',

@@ -128,28 +128,33 @@ class Blip2VideoCaptioner(BaseModel):
             'init_weights does nothing.'
         )
 
-    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+    def extract_feat(
+        self, inputs: torch.Tensor, data_samples: Optional[Sequence] = None
+    ) -> torch.Tensor:
         """Visual tokens for the LLM.
 
         Args:
             inputs (torch.Tensor): ``(B, T, 3, H, W)`` normalised clips.
+            data_samples (Sequence, optional): Their data samples, which key
+                the backbone's ``feature_cache`` when one is set.
 
         Returns:
             torch.Tensor: ``(B, L, llm_hidden)``.
         """
-        return self.neck(self.backbone(inputs))
+        return self.neck(self.backbone(inputs, data_samples))
 
     def loss(
         self, inputs: torch.Tensor, data_samples: Sequence
     ) -> Dict[str, torch.Tensor]:
         """The training objective's losses (cross-entropy by default)."""
-        visual_embeds = self.extract_feat(inputs)
+        visual_embeds = self.extract_feat(inputs, data_samples)
         if self.objective is None:
             return self.head.loss(visual_embeds, data_samples)
         return self.objective.loss(self.head, visual_embeds, data_samples)
 
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
-        return list(self.head.predict(self.extract_feat(inputs), data_samples))
+        visual_embeds = self.extract_feat(inputs, data_samples)
+        return list(self.head.predict(visual_embeds, data_samples))
 
     def forward(
         self,
@@ -164,7 +169,7 @@ class Blip2VideoCaptioner(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.extract_feat(inputs)
+            return self.extract_feat(inputs, data_samples)
         raise RuntimeError(
             f'Invalid mode {mode!r}; expected "loss", '
             '"predict" or "tensor".'

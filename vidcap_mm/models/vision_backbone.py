@@ -1,6 +1,6 @@
 """BLIP-2's ViT, applied to every frame of a clip."""
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from mmaction.registry import MODELS
@@ -36,6 +36,12 @@ class Blip2VisionBackbone(BaseModule):
         interpolate_pos_encoding (bool): Let frames of another size than the
             ViT was trained on through, interpolating its position
             embeddings. Defaults to False.
+
+    Attributes:
+        feature_cache (FrameFeatureCache, optional): When set (by
+            ``FeatureCacheHook``), clips whose data samples are given are
+            read from this disk cache of ViT tokens where it has them.
+            Defaults to None.
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class Blip2VisionBackbone(BaseModule):
             self.vision_model.to(self.compute_dtype)
         if frozen:
             freeze(self.vision_model)
+        self.feature_cache = None
 
     def train(self, mode: bool = True) -> 'Blip2VisionBackbone':
         super().train(mode)
@@ -62,11 +69,15 @@ class Blip2VisionBackbone(BaseModule):
             self.vision_model.eval()
         return self
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, video: torch.Tensor, data_samples: Optional[Sequence] = None
+    ) -> torch.Tensor:
         """Encode every frame.
 
         Args:
             video (torch.Tensor): ``(B, T, 3, H, W)``, normalised.
+            data_samples (Sequence, optional): The clips' data samples: with
+                ``feature_cache`` set, their metainfo keys the cache.
 
         Returns:
             torch.Tensor: ``(B, T, N, D)`` patch tokens (N includes the class
@@ -77,6 +88,11 @@ class Blip2VisionBackbone(BaseModule):
                 'Expected a video batch of shape (B, T, 3, H, '
                 f'W), got {tuple(video.shape)}.'
             )
+        if self.feature_cache is not None and data_samples is not None:
+            return self.feature_cache.encode(video, data_samples, self._encode)
+        return self._encode(video)
+
+    def _encode(self, video: torch.Tensor) -> torch.Tensor:
         batch, frames = video.shape[:2]
         pixels = video.flatten(0, 1).to(self.vision_model.dtype)
         with (

@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend
 from .caption_visualization_hook import CaptionVisualizationHook
+from .feature_cache_hook import FeatureCacheHook
 from .non_finite_step_hook import NonFiniteStepHook
 from .random_state_hook import RandomStateHook
 from .scst_reward_hook import SCSTReward, SCSTRewardHook, collect_references
@@ -15,6 +16,7 @@ __all__ = [
     'AtomicLocalBackend',
     'CaptionVisualizationHook',
     'CheckpointMismatchError',
+    'FeatureCacheHook',
     'NonFiniteStepHook',
     'RandomStateHook',
     'SCSTRewardHook',
