@@ -17,6 +17,7 @@ from vidcap_mm.datasets.synthetic import (
     ClipContent,
     generate_synthetic_clips,
     make_captions,
+    parse_caption,
 )
 
 GEN_ARGS = dict(
@@ -121,6 +122,58 @@ def test_make_captions():
     ]
     with pytest.raises(ValueError, match='num_references'):
         make_captions(ClipContent((('red', 'circle'),), 'gray'), 5)
+
+
+def test_parse_caption_reads_back_every_caption():
+    singles = [
+        ClipContent(((color, shape),), background)
+        for color in SHAPE_COLORS
+        for shape in SHAPES
+        for background in BACKGROUND_COLORS
+    ]
+    pair = ClipContent((('blue', 'square'), ('red', 'circle')), 'white')
+    for content in singles + [pair]:
+        for caption in make_captions(content, 4):
+            assert parse_caption(caption) == content, caption
+
+
+@pytest.mark.parametrize(
+    'caption, expected',
+    [
+        # Shapes in either order give the grammar's (sorted) order.
+        (
+            'there are a red circle and a blue square on white',
+            ((('blue', 'square'), ('red', 'circle')), 'white'),
+        ),
+        (
+            ' A Red circle and a blue  square over a white background. ',
+            ((('blue', 'square'), ('red', 'circle')), 'white'),
+        ),
+        (
+            'a gray background with a green triangle',
+            ((('green', 'triangle'),), 'gray'),
+        ),
+        # Not sentences of the grammar.
+        ('there is a red circle and a blue square on white', None),
+        ('there are a red circle on white', None),
+        ('a red circle and a red square on a white background', None),
+        (
+            'a red circle and a blue square and a green triangle on a black '
+            'background',
+            None,
+        ),
+        ('a red circle on a black', None),
+        ('a red circle on a purple background', None),
+        ('a pink circle on a black background', None),
+        ('a red star on a black background', None),
+        ('a red circle on a black background..', None),
+        ('', None),
+    ],
+)
+def test_parse_caption(caption, expected):
+    if expected is not None:
+        expected = ClipContent(*expected)
+    assert parse_caption(caption) == expected
 
 
 def test_layout_and_decoding(clips):

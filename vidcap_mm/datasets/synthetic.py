@@ -18,7 +18,8 @@ import itertools
 import json
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+import re
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import decord
@@ -97,6 +98,83 @@ def make_captions(content: ClipContent, num_references: int = 3) -> List[str]:
     ]
 
 
+def _template_pattern(template: str) -> re.Pattern:
+    """A template as a regular expression with one group per field."""
+    fields = dict(
+        objects='(?P<objects>.+)',
+        be='(?P<be>is|are)',
+        background='(?P<background>[a-z]+)',
+    )
+    parts = re.split(r'\{(\w+)\}', template)
+    # re.split puts the field names at the odd positions.
+    return re.compile(
+        ''.join(
+            fields[part] if i % 2 else re.escape(part)
+            for i, part in enumerate(parts)
+        )
+    )
+
+
+_TEMPLATE_PATTERNS = tuple(_template_pattern(t) for t in CAPTION_TEMPLATES)
+_OBJECT_PATTERN = re.compile(r'a (?P<color>[a-z]+) (?P<shape>[a-z]+)')
+
+
+def _parse_objects(text: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """``(color, shape)`` pairs of "a red circle and a blue square"."""
+    objects = []
+    for phrase in text.split(' and '):
+        match = _OBJECT_PATTERN.fullmatch(phrase)
+        if match is None:
+            return None
+        color, shape = match.group('color', 'shape')
+        if color not in SHAPE_COLORS or shape not in SHAPES:
+            return None
+        objects.append((color, shape))
+    colors = [color for color, _ in objects]
+    # The grammar draws one or two shapes of distinct colours.
+    if len(objects) > 2 or len(set(colors)) != len(colors):
+        return None
+    return tuple(sorted(objects))
+
+
+def parse_caption(caption: str) -> Optional[ClipContent]:
+    """Read back what a caption of the synthetic grammar says a clip shows.
+
+    The inverse of :func:`make_captions`: a caption is read when it is one
+    of the sentences the grammar writes (any template, not only the first
+    ``num_references``) with its shapes in any order, so "a blue square and
+    a red circle on a black background" and "there are a red circle and a
+    blue square on black" say the same. Case, surrounding spaces, repeated
+    spaces and one final full stop are ignored. Anything else (a third
+    shape, two shapes of one colour, "is" with two shapes, a word outside
+    the grammar, a sentence cut short) is not read.
+
+    Args:
+        caption (str): A reference or predicted caption.
+
+    Returns:
+        ClipContent | None: The content with its shapes in the grammar's
+        (sorted) order, or None if the caption is not a sentence of the
+        grammar.
+    """
+    text = ' '.join(caption.lower().split())
+    if text.endswith('.'):
+        text = text[:-1].rstrip()
+    for pattern in _TEMPLATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        objects = _parse_objects(match.group('objects'))
+        background = match.group('background')
+        if objects is None or background not in BACKGROUND_COLORS:
+            continue
+        be = match.groupdict().get('be')
+        if be is not None and be != ('is' if len(objects) == 1 else 'are'):
+            continue
+        return ClipContent(objects, background)
+    return None
+
+
 def _all_contents() -> Tuple[List[ClipContent], List[ClipContent]]:
     """All one-shape and two-shape contents, in a fixed order."""
     objects = list(itertools.product(SHAPE_COLORS, SHAPES))
@@ -157,7 +235,10 @@ def _sample_contents(
 
 
 def _render_clip(
-    content: ClipContent, num_frames: int, size: int, rng: np.random.Generator
+    content: ClipContent,
+    num_frames: int,
+    size: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Draw a clip as a ``(num_frames, size, size, 3)`` uint8 BGR array.
 
