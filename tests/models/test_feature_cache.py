@@ -4,6 +4,7 @@ of the key, damaged files and concurrent writers."""
 import multiprocessing
 import os
 import os.path as osp
+import runpy
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.optim import OptimWrapper
 
 from tests.engine.tiny_runs import tiny_run_cfg
-from tests.helpers import build_captioner
+from tests.helpers import REPO, build_captioner
 from vidcap_mm.datasets.synthetic import generate_synthetic_clips
 from vidcap_mm.engine.launch import build_runner
 from vidcap_mm.models import (
@@ -328,3 +329,32 @@ def test_hook_refuses_a_random_training_pipeline(tmp_path, clips):
     runner = build_runner(cfg)
     with pytest.raises(FeatureCacheError, match=r'train loop.*\(Flip\)'):
         runner.train()
+
+
+def test_train_step_benchmark_times_the_cache(tmp_path, capsys):
+    script = osp.join(
+        REPO, 'tools', 'analysis_tools', 'benchmark_train_step.py'
+    )
+    main = runpy.run_path(script)['main']
+    results = main(
+        [
+            osp.join(REPO, 'configs', 'msvd_flant5xl_ft.py'),
+            '--tiny',
+            '--frames',
+            '2',
+            '--batch',
+            '2',
+            '--steps',
+            '2',
+            '--warmup',
+            '1',
+            '--feature-cache',
+            str(tmp_path),
+        ]
+    )
+    row = results[-1]
+    assert (row['frames'], row['batch'], row['amp']) == (2, 2, False)
+    assert row['speed_up'] == row['uncached_ms'] / row['later_epoch_ms']
+    assert all(row[k] > 0 for k in ('first_epoch_ms', 'later_epoch_ms'))
+    assert 'feature cache under' in capsys.readouterr().out
+    assert os.listdir(tmp_path) == []  # its temporary folder is removed

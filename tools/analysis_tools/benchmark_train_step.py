@@ -18,6 +18,12 @@ The step time is the mean over ``--steps`` steps with no synchronisation
 inside; the split comes from as many more steps with the device
 synchronised around each part (so it adds up to a little more).
 
+``--feature-cache DIR`` also times epochs of ``--steps`` distinct batches
+with the frozen ViT's tokens read from a disk cache under ``DIR``
+(:class:`~vidcap_mm.models.FrameFeatureCache`, keyed by the config's test
+pipeline): an epoch without the cache, the first epoch with it (the ViT
+runs and its tokens are written) and a later one (the tokens are read).
+
 Examples::
 
     python tools/analysis_tools/benchmark_train_step.py \\
@@ -25,6 +31,9 @@ Examples::
     python tools/analysis_tools/benchmark_train_step.py \\
         configs/msvd_flant5xl_ft.py --random-weights --frames 8 16 \\
         --batch 64 --device cuda --json results.json
+    python tools/analysis_tools/benchmark_train_step.py \\
+        configs/msvd_flant5xl_ft.py --tiny --frames 8 --batch 8 \\
+        --feature-cache /tmp/vit_cache
 """
 
 import argparse
@@ -33,6 +42,7 @@ import json
 import os.path as osp
 import resource
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -44,6 +54,7 @@ from mmengine.optim import build_optim_wrapper
 
 import vidcap_mm  # noqa: F401  (registers the model parts)
 from vidcap_mm.engine.launch import allow_tf32, use_amp
+from vidcap_mm.models import FrameFeatureCache
 from vidcap_mm.models.stand_ins import random_weights_model
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -95,6 +106,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument(
+        '--feature-cache',
+        metavar='DIR',
+        help='also time epochs with the ViT tokens cached in a temporary '
+        'folder under DIR',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -123,8 +140,11 @@ def build_model(cfg: Config, args, device: torch.device):
     return model
 
 
-def synthetic_batch(model, frames: int, batch: int, words: int, rng):
-    """Random uint8 clips and captions of the tokenizer's words."""
+def synthetic_batch(
+    model, frames: int, batch: int, words: int, rng, first: int = 0
+):
+    """Random uint8 clips and captions of the tokenizer's words; the clips
+    are numbered from ``first`` (their file names key a feature cache)."""
     size = model.backbone.vision_model.config.image_size
     vocab = [
         w for w in model.head.tokenizer.get_vocab() if w.isalpha() and w
@@ -135,7 +155,14 @@ def synthetic_batch(model, frames: int, batch: int, words: int, rng):
         inputs.append(torch.from_numpy(clip))
         sample = ActionDataSample()
         sample.gt_caption = ' '.join(rng.choice(vocab, words))
-        sample.set_metainfo(dict(video_id=f'video{idx % 1000}'))
+        number = first + idx
+        sample.set_metainfo(
+            dict(
+                video_id=f'video{number % 1000}',
+                filename=f'video{number}.mp4',
+                frame_inds=np.arange(frames),
+            )
+        )
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -225,6 +252,70 @@ def fit_setting(model, cfg, args, device, frames, amp):
             batch //= 2
 
 
+def time_feature_cache(model, cfg, args, device, frames, batch, amp):
+    """Mean step time over an epoch of ``--steps`` distinct batches:
+    without the cache, in the cache's first epoch and in a later one."""
+    rng = np.random.default_rng(args.seed)
+    epoch = [
+        synthetic_batch(
+            model, frames, batch, args.caption_words, rng, step * batch
+        )
+        for step in range(args.steps)
+    ]
+    wrapper = optim_wrapper_for(cfg, model, amp, args.amp_dtype)
+    timer = PhaseTimer(device)
+    backbone = model.backbone
+
+    def epoch_ms():
+        timer.sync()
+        start = time.perf_counter()
+        for data in epoch:
+            model.train_step(data, wrapper)
+        timer.sync()
+        return 1000 * (time.perf_counter() - start) / args.steps
+
+    for data in epoch[: args.warmup]:
+        model.train_step(data, wrapper)
+    # The best of two epochs where there are two: other processes on the
+    # machine slow single epochs down.
+    uncached_ms = min(epoch_ms(), epoch_ms())
+    with tempfile.TemporaryDirectory(dir=args.feature_cache) as cache_dir:
+        backbone.feature_cache = FrameFeatureCache(
+            cache_dir, backbone, cfg.test_dataloader.dataset.pipeline
+        )
+        try:
+            first_ms = epoch_ms()
+            later_ms = min(epoch_ms(), epoch_ms())
+        finally:
+            backbone.feature_cache = None
+    return dict(
+        frames=frames,
+        batch=batch,
+        amp=amp,
+        uncached_ms=uncached_ms,
+        first_epoch_ms=first_ms,
+        later_epoch_ms=later_ms,
+        speed_up=uncached_ms / later_ms,
+    )
+
+
+def print_feature_cache(cached: list, args) -> None:
+    print(
+        f'feature cache under {args.feature_cache}: mean step ms over '
+        f'epochs of {args.steps} distinct batches'
+    )
+    print(
+        f'{"frames":>6}{"batch":>6}{"amp":>5}{"no cache":>10}'
+        f'{"1st epoch":>11}{"later":>9}{"speed-up":>10}'
+    )
+    for r in cached:
+        print(
+            f'{r["frames"]:>6}{r["batch"]:>6}{"on" if r["amp"] else "off":>5}'
+            f'{r["uncached_ms"]:>10.1f}{r["first_epoch_ms"]:>11.1f}'
+            f'{r["later_epoch_ms"]:>9.1f}{r["speed_up"]:>9.2f}x'
+        )
+
+
 def trainable_millions(model) -> float:
     count = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return count / 1e6
@@ -263,12 +354,23 @@ def main(argv=None) -> list:
             'weights on the GPU: '
             f'{torch.cuda.memory_allocated(device) / 2**30:.2f} GiB'
         )
-    results = []
+    results, cached = [], []
     for frames in args.frames:
         for amp in args.amp:
-            results.append(
-                fit_setting(model, cfg, args, device, frames, amp == 'on')
-            )
+            result = fit_setting(model, cfg, args, device, frames, amp == 'on')
+            results.append(result)
+            if args.feature_cache and not result.get('oom'):
+                cached.append(
+                    time_feature_cache(
+                        model,
+                        cfg,
+                        args,
+                        device,
+                        frames,
+                        result['batch'],
+                        amp == 'on',
+                    )
+                )
     header = (
         f'{"frames":>6}{"batch":>6}{"amp":>5}{"step ms":>10}{"clips/s":>9}'
         f'{"peak GiB":>10}'
@@ -291,14 +393,21 @@ def main(argv=None) -> list:
         )
     if device.type != 'cuda':
         print('(CPU: "peak GiB" is the peak resident memory of the process)')
+    if cached:
+        print_feature_cache(cached, args)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(
-                dict(config=args.config, weights=weights, results=results),
+                dict(
+                    config=args.config,
+                    weights=weights,
+                    results=results,
+                    feature_cache=cached,
+                ),
                 f,
                 indent=1,
             )
-    return results
+    return results + cached
 
 
 if __name__ == '__main__':
