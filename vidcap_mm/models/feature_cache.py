@@ -27,10 +27,11 @@ tokens equal those of the full batch up to the kernels' dependence on the
 batch size.
 
 Files are written to a temporary name in the same directory and renamed
-into place (``os.replace`` is atomic), so DDP ranks, dataloader-free
-processes and two writers of one key never leave a partial file under a
+into place (``os.replace`` is atomic), so DDP ranks, runs sharing the
+folder and two writers of one key never leave a partial file under a
 key's name: the last complete write wins, and both hold the same tokens.
-There is no ``fsync`` per clip (it would cost more than reading); a file
+Reads happen in the model's forward, one ``torch.load`` per clip. There is
+no ``fsync`` per clip (it would cost more than the ViT); a file
 cut short by a crash, one that does not load, or one whose key or shape
 differs from the expected is recomputed, rewritten and counted
 (``unreadable``), with a warning naming it. Damage inside the tensor bytes
