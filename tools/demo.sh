@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The quick start: set up the environment if needed, make a synthetic clip
-# set, train a tiny BLIP-2 video captioner on it with cross-entropy (XE),
-# then with SCST from the best XE checkpoint (the seed's two stages), test
-# both and print their metrics and captions side by side. CPU only.
+# set, test a randomly initialised tiny BLIP-2 video captioner on it, train
+# it with cross-entropy (XE), then with SCST from the best XE checkpoint (the
+# seed's two stages), test both and print one table of their metrics, with
+# the share of test captions that name the right shapes, colours and
+# background, and some captions side by side. CPU only.
 #
 #   bash tools/demo.sh            # OPT language model
 #   bash tools/demo.sh t5         # T5 language model
@@ -19,78 +21,127 @@ data=data/synthetic_clips
 # checkpoint of the XE one from there.
 xe_dir="work_dirs/tiny_${llm}_synthetic"
 scst_dir="work_dirs/tiny_${llm}_synthetic_scst"
+untrained_dir="work_dirs/tiny_${llm}_synthetic_untrained"
 
-# Run a step with its output in a log; on failure show the log's end.
+# Print the lines of a training or test log that show progress: the end
+# of each epoch and each evaluation.
+show_progress() {
+    local line epoch_re='Epoch\(train\) +\[([0-9]+)\]\[([0-9]+)/([0-9]+)\]'
+    local loss_re='loss: (-?[0-9.]+)' cider_re='caption/CIDEr: ([0-9.]+)'
+    local share_re='synthetic/accuracy: ([0-9.]+)'
+    while IFS= read -r line; do
+        if [[ $line =~ $epoch_re ]]; then
+            local epoch="${BASH_REMATCH[1]}" done="${BASH_REMATCH[2]}"
+            local total="${BASH_REMATCH[3]}"
+            if [[ $done == "$total" && $line =~ $loss_re ]]; then
+                echo "    epoch $epoch: loss ${BASH_REMATCH[1]}"
+            fi
+        elif [[ $line =~ Epoch\((val|test)\) && $line =~ $cider_re ]]; then
+            local cider="${BASH_REMATCH[1]}" share=''
+            if [[ $line =~ $share_re ]]; then
+                share=", right captions ${BASH_REMATCH[1]}"
+            fi
+            echo "    evaluation: CIDEr $cider$share"
+        fi
+    done
+}
+
+# Run a step with its output in a log, showing its progress; on failure
+# show the log's end and stop.
 run_logged() {
     local log="$1"
     shift
-    "$@" > "$log" 2>&1 || {
+    "$@" 2>&1 | tee "$log" | show_progress || {
         tail -n 40 "$log" >&2
         echo "[demo] failed: $*  (full log: $log)" >&2
         exit 1
     }
 }
 
-# Train CONFIG into WORK_DIR, print its loss and validation curves.
+# Train CONFIG into WORK_DIR (log: WORK_DIR/train.log).
 train() {
     local config="$1" work_dir="$2"
     rm -rf "$work_dir"  # each run starts afresh: same seed, same result
     mkdir -p "$work_dir"
     run_logged "$work_dir/train.log" python tools/train.py "$config"
-    echo "  loss at the end of each epoch (epoch:loss):"
-    grep -hE 'Epoch\(train\) +\[[0-9]+\]\[([0-9]+)/\1\]' "$work_dir/train.log" \
-        | sed -E 's/^.*Epoch\(train\) +\[([0-9]+)\].* loss: (-?[0-9.]+).*$/\1:\2/' \
-        | paste -sd' ' | fold -s -w 90 | sed 's/^/    /'
-    echo "  validation CIDEr (epoch:CIDEr):"
-    grep -h "Epoch(val)" "$work_dir/train.log" \
-        | sed -E 's/^.*Epoch\(val\) +\[([0-9]+)\].* caption\/CIDEr: ([0-9.]+).*$/\1:\2/' \
-        | paste -sd' ' | fold -s -w 90 | sed 's/^/    /'
 }
 
-# Test the best checkpoint of WORK_DIR; predictions to test_captions.json.
-test_best() {
-    local config="$1" work_dir="$2"
-    local best
-    best="$(ls "$work_dir"/best_*.pth)"
-    echo "  best checkpoint: $best"
+# Test CONFIG with CHECKPOINT (none: the random initialisation) into
+# WORK_DIR; predictions to WORK_DIR/test_captions.json.
+test_model() {
+    local config="$1" work_dir="$2" checkpoint="${3:-}"
+    mkdir -p "$work_dir"
     run_logged "$work_dir/test.log" \
-        python tools/test.py "$config" "$best" --work-dir "$work_dir" \
-        --dump "$work_dir/test_captions.json"
+        python tools/test.py "$config" ${checkpoint:+"$checkpoint"} \
+        --work-dir "$work_dir" --dump "$work_dir/test_captions.json"
+}
+
+best_checkpoint() {
+    ls "$1"/best_*.pth
 }
 
 metric() {  # metric LOG NAME
-    grep -h "Epoch(test)" "$1" | grep -oE "caption/$2: [0-9.]+" | cut -d' ' -f2
+    local value
+    value="$(grep -h "Epoch(test)" "$1" | grep -oE "$2: [0-9.]+" | cut -d' ' -f2)"
+    [ -n "$value" ] || { echo "[demo] no $2 in $1" >&2; exit 1; }
+    echo "$value"
 }
 
-echo "[demo] 1/6 synthetic clips in $data"
+start=$SECONDS
+echo "[demo] 1/7 synthetic clips in $data"
 python tools/data/make_synthetic_clips.py "$data" \
-    --num-train 96 --num-val 48 --num-test 96
+    --num-train 256 --num-val 48 --num-test 96 > /dev/null
 
-echo "[demo] 2/6 cross-entropy training: $xe_config (log: $xe_dir/train.log)"
+echo "[demo] 2/7 testing the untrained (randomly initialised) model" \
+    "(log: $untrained_dir/test.log)"
+rm -rf "$untrained_dir"
+test_model "$xe_config" "$untrained_dir"
+
+echo "[demo] 3/7 cross-entropy training: $xe_config (log: $xe_dir/train.log)"
 train "$xe_config" "$xe_dir"
 
-echo "[demo] 3/6 testing the XE model"
-test_best "$xe_config" "$xe_dir"
+xe_best="$(best_checkpoint "$xe_dir")"
+echo "[demo] 4/7 testing the XE model: $xe_best"
+test_model "$xe_config" "$xe_dir" "$xe_best"
 
-echo "[demo] 4/6 SCST training from the best XE checkpoint: $scst_config" \
+echo "[demo] 5/7 SCST training from the best XE checkpoint: $scst_config" \
     "(log: $scst_dir/train.log)"
 train "$scst_config" "$scst_dir"
 
-echo "[demo] 5/6 testing the SCST model"
-test_best "$scst_config" "$scst_dir"
+scst_best="$(best_checkpoint "$scst_dir")"
+echo "[demo] 6/7 testing the SCST model: $scst_best"
+test_model "$scst_config" "$scst_dir" "$scst_best"
 
 num_test="$(python -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' \
     "$data/annotations/test.json")"
-echo "[demo] 6/6 test metrics on $num_test clips"
-printf '  %-6s %8s %8s %8s %8s\n' stage BLEU-4 METEOR ROUGE-L CIDEr
-for stage in XE SCST; do
-    [ "$stage" = XE ] && log="$xe_dir/test.log" || log="$scst_dir/test.log"
-    printf '  %-6s %8s %8s %8s %8s\n' "$stage" "$(metric "$log" BLEU_4)" \
-        "$(metric "$log" METEOR)" "$(metric "$log" ROUGE_L)" \
-        "$(metric "$log" CIDEr)"
+echo "[demo] 7/7 test metrics on $num_test clips (right captions: the share" \
+    "naming the clip's shapes, colours and background)"
+printf '  %-9s %8s %8s %8s %8s %15s\n' stage BLEU-4 METEOR ROUGE-L CIDEr \
+    'right captions'
+for stage in untrained XE SCST; do
+    case "$stage" in
+        untrained) log="$untrained_dir/test.log" ;;
+        XE) log="$xe_dir/test.log" ;;
+        SCST) log="$scst_dir/test.log" ;;
+    esac
+    share="$(metric "$log" synthetic/accuracy)"
+    printf '  %-9s %8s %8s %8s %8s %14.1f%%\n' "$stage" \
+        "$(metric "$log" caption/BLEU_4)" "$(metric "$log" caption/METEOR)" \
+        "$(metric "$log" caption/ROUGE_L)" "$(metric "$log" caption/CIDEr)" \
+        "$(python -c "print(100 * $share)")"
 done
 echo "  example captions:"
 python tools/analysis_tools/show_captions.py "$xe_dir/test_captions.json" \
     "$scst_dir/test_captions.json" "$data/annotations/test.json" \
     --labels XE SCST --num 6 | sed 's/^/  /'
-echo "[demo] done: logs, checkpoints and captions in $xe_dir and $scst_dir"
+
+# --- Captioning a real video, with a picture: to come with the inference
+# --- CLI (demo/caption_video.py) and the visualizer (issue 10, parts 1-2).
+
+echo "[demo] done in $((SECONDS - start)) s. Written:"
+echo "  clips and annotations:  $data"
+echo "  untrained model test:   $untrained_dir (test.log, test_captions.json)"
+echo "  XE run:                 $xe_dir (train.log, $(basename "$xe_best")," \
+    "test.log, test_captions.json)"
+echo "  SCST run:               $scst_dir (train.log, $(basename "$scst_best")," \
+    "test.log, test_captions.json)"

@@ -9,6 +9,8 @@ _base_ = [
 # Nothing is pretrained here, so the ViT and the LLM learn too; runs from a
 # real checkpoint keep both frozen (the parts' default).
 model = dict(
+    # The synthetic clips' own 64 x 64 frames (synthetic_clips.py).
+    blip2_config=dict(vision_config=dict(image_size=64)),
     backbone=dict(frozen=False),
     head=dict(
         frozen=False,

@@ -87,4 +87,4 @@ def test_synthetic_config(tmp_path, mmaction_scope):
                 data_prefix=dict(video=paths['video_dir']),
             )
         )
-        assert dataset[0]['inputs'].shape == (4, 3, 32, 32)
+        assert dataset[0]['inputs'].shape == (4, 3, 64, 64)

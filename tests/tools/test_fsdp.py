@@ -16,7 +16,7 @@ from vidcap_mm.datasets.synthetic import generate_synthetic_clips
 
 FSDP = osp.join(osp.dirname(CONFIG), '..', '_base_', 'strategies', 'fsdp.py')
 FAST_METRIC = [
-    f'{evaluator}.{option}'
+    f'{evaluator}.0.{option}'  # 0: the CaptionMetric
     for evaluator in ('val_evaluator', 'test_evaluator')
     for option in ('scorers=[BLEU,CIDEr]', 'tokenizer=python')
 ]
@@ -67,7 +67,7 @@ def test_fsdp_trains_on_two_cpu_processes_and_tests_without_it(tmp_path):
         str(tmp_path / 'test'),
         '--cfg-options',
         *options,
-        f'test_evaluator.dump_path={dump}',
+        f'test_evaluator.0.dump_path={dump}',
     )
     assert 'caption/CIDEr' in result.stdout + result.stderr
     with open(dump) as f:

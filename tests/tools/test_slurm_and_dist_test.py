@@ -24,7 +24,7 @@ from vidcap_mm.datasets.synthetic import generate_synthetic_clips
 NUM_TEST = 5
 # Java-free scores: METEOR's start-up would take most of a test run.
 FAST_METRIC = [
-    f'{evaluator}.{option}'
+    f'{evaluator}.0.{option}'  # 0: the CaptionMetric
     for evaluator in ('val_evaluator', 'test_evaluator')
     for option in ('scorers=[BLEU,CIDEr]', 'tokenizer=python')
 ]
@@ -128,7 +128,7 @@ def test_slurm_test_scores_each_video_once(slurm_run, tmp_path):
         # What --dump x.json sets; tools/test.py applies --dump before
         # --cfg-options, and its list of evaluators then takes no
         # test_evaluator.* option.
-        f'test_evaluator.dump_path={dump}',
+        f'test_evaluator.0.dump_path={dump}',
     )
     args = read_lines(osp.join(slurm_run['slurm_dir'], 'srun_args'))
     assert args[7:11] == ['python', '-u', 'tools/test.py', CONFIG]
@@ -159,7 +159,7 @@ def test_dist_test_without_checkpoint_scores_each_video_once(
             '--cfg-options',
             *slurm_run['options'],
             *FAST_METRIC,
-            f'test_evaluator.dump_path={dump}',
+            f'test_evaluator.0.dump_path={dump}',
         ],
         env=env,
     )

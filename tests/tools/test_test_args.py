@@ -23,12 +23,13 @@ def test_cfg_options_reach_the_evaluator_that_dump_extends(monkeypatch):
             '--dump',
             'captions.json',
             '--cfg-options',
-            'test_evaluator.tokenizer=python',
+            'test_evaluator.0.tokenizer=python',
         ],
     )
     args = tool['parse_args']()
     cfg = tool['merge_args'](Config.fromfile(CONFIG), args)
-    (metric,) = cfg.test_evaluator
+    metric, accuracy = cfg.test_evaluator
+    assert accuracy['type'] == 'SyntheticCaptionAccuracy'
     assert metric['type'] == 'CaptionMetric'
     assert metric['tokenizer'] == 'python'
     assert metric['dump_path'] == 'captions.json'

@@ -1,6 +1,7 @@
-# A short, fast schedule for the tiny CPU demo models: 24 epochs of 36
-# steps on the demo's 96 clips (the models start from random weights; at
-# half the steps and lr they had not yet learnt to tell backgrounds apart).
+# A short, fast schedule for the tiny CPU demo models: 24 epochs of 96
+# steps on the demo's 256 clips (3 captions each). The models start from
+# random weights: with 36 steps an epoch they named the background but
+# barely the shapes, and at half the steps and lr not even the background.
 _base_ = ['./adamw_warmup_cosine_epochs.py']
 max_epochs = 24
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
