@@ -88,33 +88,33 @@ metric() {  # metric LOG NAME
 }
 
 start=$SECONDS
-echo "[demo] 1/7 synthetic clips in $data"
+echo "[demo] 1/8 synthetic clips in $data"
 python tools/data/make_synthetic_clips.py "$data" \
     --num-train 256 --num-val 48 --num-test 96 > /dev/null
 
-echo "[demo] 2/7 testing the untrained (randomly initialised) model" \
+echo "[demo] 2/8 testing the untrained (randomly initialised) model" \
     "(log: $untrained_dir/test.log)"
 rm -rf "$untrained_dir"
 test_model "$xe_config" "$untrained_dir"
 
-echo "[demo] 3/7 cross-entropy training: $xe_config (log: $xe_dir/train.log)"
+echo "[demo] 3/8 cross-entropy training: $xe_config (log: $xe_dir/train.log)"
 train "$xe_config" "$xe_dir"
 
 xe_best="$(best_checkpoint "$xe_dir")"
-echo "[demo] 4/7 testing the XE model: $xe_best"
+echo "[demo] 4/8 testing the XE model: $xe_best"
 test_model "$xe_config" "$xe_dir" "$xe_best"
 
-echo "[demo] 5/7 SCST training from the best XE checkpoint: $scst_config" \
+echo "[demo] 5/8 SCST training from the best XE checkpoint: $scst_config" \
     "(log: $scst_dir/train.log)"
 train "$scst_config" "$scst_dir"
 
 scst_best="$(best_checkpoint "$scst_dir")"
-echo "[demo] 6/7 testing the SCST model: $scst_best"
+echo "[demo] 6/8 testing the SCST model: $scst_best"
 test_model "$scst_config" "$scst_dir" "$scst_best"
 
 num_test="$(python -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' \
     "$data/annotations/test.json")"
-echo "[demo] 7/7 test metrics on $num_test clips (right captions: the share" \
+echo "[demo] 7/8 test metrics on $num_test clips (right captions: the share" \
     "naming the clip's shapes, colours and background)"
 printf '  %-9s %8s %8s %8s %8s %15s\n' stage BLEU-4 METEOR ROUGE-L CIDEr \
     'right captions'
@@ -135,13 +135,30 @@ python tools/analysis_tools/show_captions.py "$xe_dir/test_captions.json" \
     "$scst_dir/test_captions.json" "$data/annotations/test.json" \
     --labels XE SCST --num 6 | sed 's/^/  /'
 
-# --- Captioning a real video, with a picture: to come with the inference
-# --- CLI (demo/caption_video.py) and the visualizer (issue 10, parts 1-2).
+pictures="work_dirs/demo_pictures"
+first_test="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["video"])' \
+    "$data/annotations/test.json")"
+echo "[demo] 8/8 captioning two videos with the SCST model (demo/caption_video.py)," \
+    "pictures in $pictures: a real one, not what the model learnt (expect" \
+    "shapes), and the first test clip"
+rm -rf "$pictures"
+mkdir -p "$pictures"
+for video in tests/datasets/data/bikes_h264.mp4 "$data/videos/$first_test"; do
+    if ! python demo/caption_video.py "$video" "$scst_config" \
+        --checkpoint "$scst_best" --show-dir "$pictures" \
+        2>>"$pictures/caption_video.log" | sed 's/^/  /'; then
+        tail -n 20 "$pictures/caption_video.log" >&2
+        echo "[demo] failed: captioning $video" >&2
+        exit 1
+    fi
+done
 
 echo "[demo] done in $((SECONDS - start)) s. Written:"
 echo "  clips and annotations:  $data"
 echo "  untrained model test:   $untrained_dir (test.log, test_captions.json)"
 echo "  XE run:                 $xe_dir (train.log, $(basename "$xe_best")," \
     "test.log, test_captions.json)"
+echo "  pictures:               $pictures (one PNG per captioned video)"
 echo "  SCST run:               $scst_dir (train.log, $(basename "$scst_best")," \
     "test.log, test_captions.json)"
+echo "  pictures:               $pictures (one PNG per captioned video)"

@@ -99,6 +99,53 @@ def _spice_models_missing() -> Optional[str]:
 COMBINED_KEY = 'CIDEr_plus_BLEU_4'
 
 
+def caption_fields(sample: Any, metric: str) -> Tuple[Any, str, List[str]]:
+    """The video id, predicted caption and references of a data sample.
+
+    Args:
+        sample (dict | BaseDataElement): A model output.
+        metric (str): The calling metric's name, for messages.
+
+    Raises:
+        KeyError: If ``video_id``, ``pred_caption`` or ``gt_captions`` is
+            missing.
+        TypeError: If the prediction is not a string.
+        ValueError: If the references are not a non-empty list of strings.
+    """
+    if isinstance(sample, BaseDataElement):
+        sample = sample.to_dict()
+    missing = [
+        k
+        for k in ('video_id', 'pred_caption', 'gt_captions')
+        if k not in sample
+    ]
+    if missing:
+        raise KeyError(
+            f'{metric}: data sample of video '
+            f'{sample.get("video_id", "<unknown>")!r} lacks '
+            f'{missing}; it has {sorted(sample)}.'
+        )
+    video_id = sample['video_id']
+    pred = sample['pred_caption']
+    refs = sample['gt_captions']
+    if not isinstance(pred, str):
+        raise TypeError(
+            f'{metric}: video {video_id!r}: `pred_caption` '
+            f'must be a str, got {type(pred).__name__}.'
+        )
+    if (
+        isinstance(refs, str)
+        or not isinstance(refs, Sequence)
+        or not refs
+        or not all(isinstance(r, str) for r in refs)
+    ):
+        raise ValueError(
+            f'{metric}: video {video_id!r}: `gt_captions` must '
+            f'be a non-empty list of str, got {refs!r}.'
+        )
+    return video_id, pred, list(refs)
+
+
 @METRICS.register_module()
 class CaptionMetric(BaseMetric):
     """COCO caption metrics of predicted video captions.
@@ -271,38 +318,8 @@ class CaptionMetric(BaseMetric):
                 ``pred_caption`` (str) and ``gt_captions`` (list[str]).
         """
         for sample in data_samples:
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            missing = [
-                k
-                for k in ('video_id', 'pred_caption', 'gt_captions')
-                if k not in sample
-            ]
-            if missing:
-                raise KeyError(
-                    f'CaptionMetric: data sample of video '
-                    f'{sample.get("video_id", "<unknown>")!r} lacks '
-                    f'{missing}; it has {sorted(sample)}.'
-                )
-            video_id = sample['video_id']
-            pred = sample['pred_caption']
-            refs = sample['gt_captions']
-            if not isinstance(pred, str):
-                raise TypeError(
-                    f'CaptionMetric: video {video_id!r}: `pred_caption` '
-                    f'must be a str, got {type(pred).__name__}.'
-                )
-            if (
-                isinstance(refs, str)
-                or not isinstance(refs, Sequence)
-                or not refs
-                or not all(isinstance(r, str) for r in refs)
-            ):
-                raise ValueError(
-                    f'CaptionMetric: video {video_id!r}: `gt_captions` must '
-                    f'be a non-empty list of str, got {refs!r}.'
-                )
-            self.results.append((video_id, pred, list(refs)))
+            video_id, pred, refs = caption_fields(sample, 'CaptionMetric')
+            self.results.append((video_id, pred, refs))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Deduplicate by video, optionally dump, then score.

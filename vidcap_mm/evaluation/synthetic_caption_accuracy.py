@@ -15,9 +15,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 
 from ..datasets.synthetic import ClipContent, parse_caption
+from .caption_metric import caption_fields
 
 
 @METRICS.register_module()
@@ -74,27 +74,18 @@ class SyntheticCaptionAccuracy(BaseMetric):
                 synthetic set's references).
 
         Raises:
-            KeyError: If a sample lacks one of those fields.
+            KeyError, TypeError, ValueError: If a sample lacks one of those
+                fields or holds another type (:func:`caption_fields`).
             ValueError: If a video's references are not all sentences of
                 the synthetic grammar about one content (the metric is
                 used on another dataset), naming the video and reference.
         """
         for sample in data_samples:
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            video_id = sample.get('video_id', '<unknown>')
-            missing = [
-                k
-                for k in ('video_id', 'pred_caption', 'gt_captions')
-                if k not in sample
-            ]
-            if missing:
-                raise KeyError(
-                    f'SyntheticCaptionAccuracy: data sample of video '
-                    f'{video_id!r} lacks {missing}; it has {sorted(sample)}.'
-                )
-            truth = self._content_of(video_id, sample['gt_captions'])
-            predicted = parse_caption(sample['pred_caption'])
+            video_id, pred, refs = caption_fields(
+                sample, 'SyntheticCaptionAccuracy'
+            )
+            truth = self._content_of(video_id, refs)
+            predicted = parse_caption(pred)
             # Verdicts, not contents: MMEngine turns named tuples into plain
             # ones when it collects results.
             if predicted is None:
