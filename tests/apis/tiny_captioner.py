@@ -37,6 +37,10 @@ def _not_words() -> list:
 # (else most clips get one word repeated). The ViT stays frozen, so that
 # the checkpoint lacks it and must load over the config's weights.
 CFG_OPTIONS = {
+    # 32-pixel frames, whatever size the demo config trains at: the tests
+    # below are written for them.
+    'model.blip2_config.vision_config.image_size': 32,
+    'test_dataloader.dataset.pipeline.0.resize': (32, 32),
     'model.head.generation_cfg.suppress_tokens': _not_words(),
     'model.head.generation_cfg.no_repeat_ngram_size': 1,
     'model.backbone.frozen': True,

@@ -166,8 +166,13 @@ def test_tools_test_show_dir_draws_every_test_video(tmp_path, mmaction_scope):
             str(show_dir / f'{name}.png'), channel_order='rgb'
         )
         assert picture.shape[1] == 2 * MARGIN + 4 * TILE + 3 * GAP
+        # Enlarged by a whole factor to the 128-pixel tile.
+        factor = TILE // frames.shape[1]
+        assert factor * frames.shape[1] == TILE
         for i, frame in enumerate(frames):
-            expected = np.repeat(np.repeat(frame, 4, axis=0), 4, axis=1)
+            expected = np.repeat(
+                np.repeat(frame, factor, axis=0), factor, axis=1
+            )
             # Clear of the frame label in the top-left corner.
             np.testing.assert_array_equal(
                 tile(picture, i)[32:, 32:], expected[32:, 32:]
