@@ -158,7 +158,6 @@ echo "  clips and annotations:  $data"
 echo "  untrained model test:   $untrained_dir (test.log, test_captions.json)"
 echo "  XE run:                 $xe_dir (train.log, $(basename "$xe_best")," \
     "test.log, test_captions.json)"
-echo "  pictures:               $pictures (one PNG per captioned video)"
 echo "  SCST run:               $scst_dir (train.log, $(basename "$scst_best")," \
     "test.log, test_captions.json)"
 echo "  pictures:               $pictures (one PNG per captioned video)"
