@@ -427,39 +427,32 @@ class LLMCaptionHead(BaseModule):
         )
         kwargs.update(copy.deepcopy(self.generation_cfg))
         kwargs.update(overrides)
+        inputs_embeds = torch.cat([visual_embeds, self._embed(prompt)], dim=1)
+        inputs = dict(
+            inputs_embeds=inputs_embeds,
+            attention_mask=torch.ones(
+                inputs_embeds.shape[:2], dtype=torch.long, device=self._device
+            ),
+        )
         if not self.is_encoder_decoder:
             seed_min_length(kwargs)
-        inputs_embeds = torch.cat([visual_embeds, self._embed(prompt)], dim=1)
-        attention_mask = torch.ones(
-            inputs_embeds.shape[:2], dtype=torch.long, device=self._device
-        )
-        if self.is_encoder_decoder:
-            with run_in_dtype(self.compute_dtype, self._device.type):
-                return self.language_model.generate(
-                    inputs_embeds=inputs_embeds,
-                    attention_mask=attention_mask,
-                    **kwargs,
-                )
-        input_ids = torch.cat(
-            [
-                torch.full(
-                    (batch, num_visual),
-                    self.visual_token_id,
-                    dtype=torch.long,
-                    device=self._device,
-                ),
-                prompt,
-            ],
-            dim=1,
-        )
-        with run_in_dtype(self.compute_dtype, self._device.type):
-            output = self.language_model.generate(
-                input_ids=input_ids,
-                inputs_embeds=inputs_embeds,
-                attention_mask=attention_mask,
-                **kwargs,
+            inputs['input_ids'] = torch.cat(
+                [
+                    torch.full(
+                        (batch, num_visual),
+                        self.visual_token_id,
+                        dtype=torch.long,
+                        device=self._device,
+                    ),
+                    prompt,
+                ],
+                dim=1,
             )
-        return output[:, input_ids.size(1) :]
+        with run_in_dtype(self.compute_dtype, self._device.type):
+            output = self.language_model.generate(**inputs, **kwargs)
+        if self.is_encoder_decoder:
+            return output
+        return output[:, inputs['input_ids'].size(1) :]
 
     def decode(self, token_ids: torch.Tensor) -> List[str]:
         """Token ids to caption strings, cut at the end of the caption."""

@@ -155,37 +155,32 @@ class QFormerFusionNeck(BaseModule):
 
     def _query(self, visual: torch.Tensor) -> torch.Tensor:
         """The Q-Former's query outputs for ``(B', N', D)`` visual tokens."""
-        visual_mask = torch.ones(
-            visual.shape[:-1], dtype=torch.long, device=visual.device
+        batch = visual.size(0)
+        inputs = dict(
+            query_embeds=self.query_tokens.expand(batch, -1, -1),
+            encoder_hidden_states=visual,
+            encoder_attention_mask=torch.ones(
+                visual.shape[:-1], dtype=torch.long, device=visual.device
+            ),
         )
-        queries = self.query_tokens.expand(visual.size(0), -1, -1)
+        if self.reads_instruction:
+            text_ids = self.instruction_ids.expand(batch, -1)
+            inputs.update(
+                input_ids=text_ids,
+                attention_mask=torch.ones(
+                    batch,
+                    self.num_query_tokens + text_ids.size(1),
+                    dtype=torch.long,
+                    device=visual.device,
+                ),
+            )
         self._frame_tokens = visual
         try:
-            return self._run_qformer(visual, visual_mask, queries)
+            hidden = self.qformer(**inputs).last_hidden_state
         finally:
             self._frame_tokens = None
-
-    def _run_qformer(self, visual, visual_mask, queries) -> torch.Tensor:
-        if not self.reads_instruction:
-            return self.qformer(
-                query_embeds=queries,
-                encoder_hidden_states=visual,
-                encoder_attention_mask=visual_mask,
-            ).last_hidden_state
-        text_ids = self.instruction_ids.expand(visual.size(0), -1)
-        text_mask = torch.ones(
-            visual.size(0),
-            self.num_query_tokens + text_ids.size(1),
-            dtype=torch.long,
-            device=visual.device,
-        )
-        return self.qformer(
-            input_ids=text_ids,
-            attention_mask=text_mask,
-            query_embeds=queries,
-            encoder_hidden_states=visual,
-            encoder_attention_mask=visual_mask,
-        ).last_hidden_state[:, : self.num_query_tokens]
+        # InstructBLIP's output continues with the instruction's positions.
+        return hidden[:, : self.num_query_tokens]
 
     def _use_cast_frame_tokens(self, module: nn.Module, args: tuple):
         """Forward pre-hook of a cross-attention key / value projection:
