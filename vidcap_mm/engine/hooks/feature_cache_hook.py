@@ -6,10 +6,10 @@ from typing import Dict, Sequence
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from vidcap_mm.models.feature_cache import FeatureCacheError, FrameFeatureCache
 
+from .runner_model import runner_model
 from .scst_reward_hook import dataset_parts
 
 LOOPS = ('train', 'val', 'test')
@@ -63,11 +63,7 @@ class FeatureCacheHook(Hook):
 
     @staticmethod
     def _backbone(runner):
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else (runner.model)
-        )
+        model = runner_model(runner)
         backbone = getattr(model, 'backbone', None)
         if not hasattr(backbone, 'feature_cache'):
             raise TypeError(

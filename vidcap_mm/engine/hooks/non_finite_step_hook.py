@@ -8,7 +8,6 @@ from mmaction.registry import HOOKS
 from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop
 
@@ -17,6 +16,8 @@ from vidcap_mm.engine.non_finite_guard import (
     NonFiniteTrainingError,
     StepReport,
 )
+
+from .runner_model import runner_model
 
 #: The logged count of skipped steps (LogProcessor shows its current value:
 #: the name matches none of its smoothed patterns).
@@ -84,11 +85,7 @@ class NonFiniteStepHook(Hook):
         self._streak_start = 0
 
     def before_train(self, runner) -> None:
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else (runner.model)
-        )
+        model = runner_model(runner)
         names = {id(p): name for name, p in model.named_parameters()}
         wrappers = runner.optim_wrapper
         if isinstance(wrappers, OptimWrapperDict):

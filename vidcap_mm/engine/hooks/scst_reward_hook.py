@@ -7,9 +7,10 @@ from mmaction.registry import HOOKS
 from mmengine.dataset import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from vidcap_mm.evaluation import CiderDReward
+
+from .runner_model import runner_model
 
 REFERENCES = ('all', 'own')
 DOCUMENT_FREQUENCIES = ('corpus', 'batch')
@@ -180,11 +181,7 @@ class SCSTRewardHook(Hook):
 
     @staticmethod
     def _objective(runner):
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else (runner.model)
-        )
+        model = runner_model(runner)
         objective = getattr(model, 'objective', None)
         if objective is None or not hasattr(objective, 'set_reward'):
             raise TypeError(

@@ -10,7 +10,8 @@ import torch
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+
+from .runner_model import runner_model
 
 
 class CheckpointMismatchError(KeyError):
@@ -100,25 +101,20 @@ class TrainableWeightsHook(Hook):
         self.strict = strict
         self.max_keys = max_keys
 
-    @staticmethod
-    def _model(runner) -> torch.nn.Module:
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint['state_dict']  # the whole model's
         checkpoint['meta']['architecture'] = architecture_signature(state)
         if self.save_frozen:
             checkpoint['meta']['saved_weights'] = 'all'
             return
-        keep = trainable_keys(self._model(runner))
+        keep = trainable_keys(runner_model(runner))
         checkpoint['state_dict'] = type(state)(
             (k, v) for k, v in state.items() if k in keep
         )
         checkpoint['meta']['saved_weights'] = 'trainable'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = self._model(runner)
+        model = runner_model(runner)
         state = checkpoint.get('state_dict', checkpoint)
         state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
         own: Dict[str, torch.Tensor] = model.state_dict(keep_vars=True)
