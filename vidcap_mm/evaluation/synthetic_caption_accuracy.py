@@ -52,18 +52,6 @@ class SyntheticCaptionAccuracy(BaseMetric):
 
     default_prefix: Optional[str] = 'synthetic'
 
-    def __init__(
-        self,
-        collect_device: str = 'cpu',
-        prefix: Optional[str] = None,
-        collect_dir: Optional[str] = None,
-    ) -> None:
-        super().__init__(
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir,
-        )
-
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store ``(video_id, objects right, background right)`` per sample.
 
