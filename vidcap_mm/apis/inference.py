@@ -35,7 +35,10 @@ from mmengine.runner.checkpoint import (
     _load_checkpoint_to_model,
 )
 
-from vidcap_mm.datasets.transforms.loading import VideoReadError
+from vidcap_mm.datasets.transforms.loading import (
+    VideoReadError,
+    check_frame_array,
+)
 
 #: File name endings taken from a folder (case-insensitive). A file named
 #: directly is tried whatever its ending.
@@ -228,7 +231,16 @@ def _collect(videos, name: Optional[str], found: List[VideoInput]) -> None:
         found.append(videos)
     elif isinstance(videos, np.ndarray):
         name = name if name is not None else f'array_{len(found)}'
-        found.append(VideoInput(name, frames=_check_frames(videos, name)))
+        found.append(
+            VideoInput(
+                name,
+                frames=check_frame_array(
+                    videos,
+                    f'Video {name!r}',
+                    '(T, H, W, 3) uint8 RGB frames with T >= 1',
+                ),
+            )
+        )
     elif isinstance(videos, (str, os.PathLike)):
         path = os.fspath(videos)
         if osp.isdir(path):
@@ -274,20 +286,6 @@ def _folder_videos(folder: str) -> List[VideoInput]:
             f'{" ".join(VIDEO_EXTENSIONS)}).'
         )
     return videos
-
-
-def _check_frames(frames: np.ndarray, name: str) -> np.ndarray:
-    expected = '(T, H, W, 3) uint8 RGB frames with T >= 1'
-    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-        raise ValueError(
-            f'Video {name!r}: got an array of shape {frames.shape}; '
-            f'expected {expected}.'
-        )
-    if frames.dtype != np.uint8:
-        raise TypeError(
-            f'Video {name!r}: got dtype {frames.dtype}; expected {expected}.'
-        )
-    return frames
 
 
 class _FrameArrayReader:

@@ -13,6 +13,8 @@ from mmaction.structures import ActionDataSample
 from mmaction.visualization import ActionVisualizer
 from mmengine.dist import master_only
 
+from vidcap_mm.datasets.transforms.loading import check_frame_array
+
 # Advance of one character of DejaVu Sans Mono (matplotlib's monospace font)
 # in ems: monospace text wraps to the width by character count.
 _MONO_ADVANCE_EM = 0.6021
@@ -291,17 +293,9 @@ def _as_frames(video, name: str) -> np.ndarray:
             f'CaptionVisualizer: clip {name!r}: got '
             f'{type(video).__name__}; expected {expected}.'
         )
-    if video.ndim != 4 or video.shape[-1] != 3 or len(video) == 0:
-        raise ValueError(
-            f'CaptionVisualizer: clip {name!r}: got an array of shape '
-            f'{video.shape}; expected {expected}.'
-        )
-    if video.dtype != np.uint8:
-        raise TypeError(
-            f'CaptionVisualizer: clip {name!r}: got dtype {video.dtype}; '
-            f'expected {expected}.'
-        )
-    return video
+    return check_frame_array(
+        video, f'CaptionVisualizer: clip {name!r}', expected
+    )
 
 
 def _references(data_sample: ActionDataSample) -> List[str]:

@@ -39,6 +39,37 @@ class VideoReadError(RuntimeError):
         return type(self), (self.filename, self.reason, self.video_id)
 
 
+def check_frame_array(
+    frames: np.ndarray, owner: str, expected: str
+) -> np.ndarray:
+    """Check that ``frames`` is a ``(T, H, W, 3)`` uint8 array with T >= 1.
+
+    Args:
+        frames (np.ndarray): Decoded frames, e.g. handed to the inference API
+            or to the visualizer.
+        owner (str): Who holds them, first in the message (e.g.
+            ``"Video 'clip7'"``).
+        expected (str): What the caller accepts, last in the message.
+
+    Returns:
+        np.ndarray: ``frames``.
+
+    Raises:
+        ValueError: On another shape, or no frame.
+        TypeError: On another dtype.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(
+            f'{owner}: got an array of shape {frames.shape}; '
+            f'expected {expected}.'
+        )
+    if frames.dtype != np.uint8:
+        raise TypeError(
+            f'{owner}: got dtype {frames.dtype}; expected {expected}.'
+        )
+    return frames
+
+
 def _first_line(err: BaseException) -> str:
     """The first line of a decord error, without its C++ trace and the
     ``[time] source.cc:line:`` prefixes of its native log lines."""
