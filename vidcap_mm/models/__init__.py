@@ -1,4 +1,5 @@
 from .blip2_loading import load_blip2, load_tokenizer
+from .caption_contrastive_loss import CaptionContrastiveLoss
 from .caption_head import LLMCaptionHead
 from .captioner import Blip2VideoCaptioner
 from .feature_cache import FeatureCacheError, FrameFeatureCache
@@ -9,6 +10,7 @@ from .word_tokenizer import build_word_tokenizer
 
 __all__ = [
     'Blip2VideoCaptioner',
+    'CaptionContrastiveLoss',
     'Blip2VisionBackbone',
     'FrameFeatureCache',
     'FeatureCacheError',

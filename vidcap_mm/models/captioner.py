@@ -57,6 +57,12 @@ class Blip2VideoCaptioner(BaseModel):
             ``dict(type='SCSTObjective')`` for self-critical training
             (:class:`~vidcap_mm.models.SCSTObjective`). Only ``mode='loss'``
             changes.
+        contrastive_loss (dict, optional): An image-text contrastive loss
+            added to the objective's in ``mode='loss'``, e.g.
+            ``dict(type='CaptionContrastiveLoss')``
+            (:class:`~vidcap_mm.models.CaptionContrastiveLoss`), for a
+            model whose ViT and Q-Former start from random weights. None
+            (default): none.
         data_preprocessor (dict, optional): Defaults to MMAction2's
             ``ActionDataPreprocessor`` with the CLIP mean and std and
             ``format_shape='NCHW'``: ``(B, T, 3, H, W)`` batches.
@@ -73,6 +79,7 @@ class Blip2VideoCaptioner(BaseModel):
         qformer_tokenizer: Union[None, str, dict] = None,
         attn_implementation: Union[None, str, dict] = None,
         objective: Optional[dict] = None,
+        contrastive_loss: Optional[dict] = None,
         data_preprocessor: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
@@ -108,13 +115,20 @@ class Blip2VideoCaptioner(BaseModel):
             )
         self.backbone = MODELS.build(backbone, default_args=dict(blip2=blip2))
         self.neck = MODELS.build(neck, default_args=neck_args)
+        llm_tokenizer = load_tokenizer(tokenizer, pretrained)
         self.head = MODELS.build(
-            head,
-            default_args=dict(
-                blip2=blip2, tokenizer=load_tokenizer(tokenizer, pretrained)
-            ),
+            head, default_args=dict(blip2=blip2, tokenizer=llm_tokenizer)
         )
         self.objective = None if objective is None else MODELS.build(objective)
+        self.contrastive_loss = None
+        if contrastive_loss is not None:
+            self.contrastive_loss = MODELS.build(
+                contrastive_loss,
+                default_args=dict(
+                    tokenizer=llm_tokenizer,
+                    visual_dim=blip2.config.text_config.hidden_size,
+                ),
+            )
 
     def init_weights(self) -> None:
         """Keep the weights loaded at construction.
@@ -146,11 +160,19 @@ class Blip2VideoCaptioner(BaseModel):
     def loss(
         self, inputs: torch.Tensor, data_samples: Sequence
     ) -> Dict[str, torch.Tensor]:
-        """The training objective's losses (cross-entropy by default)."""
+        """The training objective's losses (cross-entropy by default),
+        plus the contrastive loss where one is set."""
         visual_embeds = self.extract_feat(inputs, data_samples)
         if self.objective is None:
-            return self.head.loss(visual_embeds, data_samples)
-        return self.objective.loss(self.head, visual_embeds, data_samples)
+            losses = self.head.loss(visual_embeds, data_samples)
+        else:
+            losses = self.objective.loss(
+                self.head, visual_embeds, data_samples
+            )
+        if self.contrastive_loss is not None:
+            captions = [s.gt_caption for s in data_samples]
+            losses.update(self.contrastive_loss(visual_embeds, captions))
+        return losses
 
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
         visual_embeds = self.extract_feat(inputs, data_samples)
