@@ -94,9 +94,10 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
       ``generate_synthetic_clips``): ``annotations/<split>.json`` and
       ``videos/``; frames are decoded and resized to the tiny ViT's 32
       pixels instead of 224. ``batch_size`` clips, no workers.
-    - The evaluator scores BLEU and CIDEr with the Python PTB tokenizer
-      (METEOR's Java start-up would take most of the time); the checkpoint
-      choice (CIDEr + BLEU-4) still works.
+    - The caption metric scores BLEU and CIDEr with the Python PTB
+      tokenizer (METEOR's Java start-up would take most of the time); the
+      checkpoint choice (CIDEr + BLEU-4) still works, and other metrics
+      (the demo's share of right captions) are kept.
     - Training is one epoch or one iteration, validated after it.
 
     Args:
@@ -130,12 +131,20 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
         loader.num_workers = 0
         loader.persistent_workers = False
     for key in ('val_evaluator', 'test_evaluator'):
-        if cfg.get(key) is not None:
-            cfg[key] = dict(
+        evaluator = cfg.get(key)
+        if evaluator is None:
+            continue
+        metrics = evaluator if isinstance(evaluator, list) else [evaluator]
+        cfg[key] = [
+            dict(
                 type='CaptionMetric',
                 scorers=('BLEU', 'CIDEr'),
                 tokenizer='python',
             )
+            if metric['type'] == 'CaptionMetric'
+            else metric
+            for metric in metrics
+        ]
     train_cfg = cfg.get('train_cfg')
     if train_cfg is not None:
         length = 'max_iters' if 'max_iters' in train_cfg else 'max_epochs'

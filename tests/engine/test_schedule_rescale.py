@@ -55,14 +55,17 @@ EPOCHS_12 = dict(type='EpochBasedTrainLoop', max_epochs=12)
 def test_demo_schedule_ends_with_the_shorter_run(logged):
     cfg = Config.fromfile(osp.join(SCHEDULES, 'demo_cpu.py'))
     schedule = rescaled({'train_cfg.max_epochs': 2}, cfg)
+    # The decay keeps its share of the run: epochs 9-12 of 12 -> 1.5-2.
+    assert schedule[1].begin == pytest.approx(1.5)
     assert schedule[1].end == 2 and 'T_max' not in schedule[1]
     assert schedule[0] == warm_up(20, by_epoch=False)  # iterations: kept
     assert logged == [
         (
             logging.INFO,
-            'train_cfg.max_epochs 24 -> 2 on the command line: '
+            'train_cfg.max_epochs 12 -> 2 on the command line: '
             'param_scheduler.0 (LinearLR) kept (not in epochs); '
-            'param_scheduler.1 (CosineAnnealingLR) end 24 -> 2',
+            'param_scheduler.1 (CosineAnnealingLR) begin 9 -> 1.5, '
+            'end 12 -> 2',
         )
     ]
 

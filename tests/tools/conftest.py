@@ -28,8 +28,9 @@ def trained(tmp_path_factory):
         work_dir,
         '--cfg-options',
         *options,
-        # The demo's 24-epoch cosine, cut after 3 epochs: the lr stays near
-        # its peak, so that the loss falls within these few steps.
+        # The demo's cosine decay ending at epoch 24, not at this run's 3:
+        # the lr stays near its peak, so that the loss falls within these
+        # few steps.
         'param_scheduler.1.end=24',
     )
     return work_dir, data_root, options

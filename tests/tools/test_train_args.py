@@ -85,7 +85,7 @@ def test_run_length_variable_on_the_command_line_is_warned_about(
         train_tool, 'print_log', lambda msg, **kwargs: logged.append(msg)
     )
     cfg = merged(train_tool, '--cfg-options', 'max_epochs=2')
-    assert cfg.train_cfg.max_epochs == 24
+    assert cfg.train_cfg.max_epochs == 12
     assert logged == [
         '--cfg-options max_epochs=2 sets a variable that nothing reads any '
         'more; the run length is train_cfg.max_epochs.'
@@ -94,7 +94,7 @@ def test_run_length_variable_on_the_command_line_is_warned_about(
 
 def test_auto_scale_lr_needs_a_base_batch_size(train_tool):
     cfg = merged(train_tool, '--auto-scale-lr')
-    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=32)
     assert merged(train_tool).auto_scale_lr.enable is False
 
     with pytest.raises(ValueError) as error:
@@ -114,18 +114,18 @@ def test_auto_scale_lr_needs_a_base_batch_size(train_tool):
 
 
 @pytest.mark.parametrize(
-    'flag, lr', [((), 5e-3), (('--auto-scale-lr',), 1.25e-3)]
+    'flag, lr', [((), 1e-3), (('--auto-scale-lr',), 2.5e-4)]
 )
 def test_auto_scale_lr_scales_the_optimizer(train_tool, tmp_path, flag, lr):
-    """Batch 2 on one process against the demo's base batch of 8: a
-    quarter of its lr 5e-3."""
+    """Batch 8 on one process against the demo's base batch of 32: a
+    quarter of its lr 1e-3."""
     cfg = merged(
         train_tool,
         *flag,
         '--work-dir',
         str(tmp_path),
         '--cfg-options',
-        'train_dataloader.batch_size=2',
+        'train_dataloader.batch_size=8',
     )
     runner = build_runner(cfg)
     # Runner.train()'s steps before it builds the schedulers (building the

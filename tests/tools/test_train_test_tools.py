@@ -32,7 +32,7 @@ def test_train_lowers_the_loss_and_saves_checkpoints(trained):
     best = [
         f
         for f in os.listdir(work_dir)
-        if f.startswith('best_caption_CIDEr_plus_BLEU_4')
+        if f.startswith('best_synthetic_accuracy')
     ]
     assert len(best) == 1
 
