@@ -76,6 +76,20 @@ def test_equal_captions_are_each_others_positives():
     assert value['loss_contrastive'].item() == pytest.approx(expected, 1e-6)
 
 
+def test_both_directions_count():
+    """Two red clips against a red and a blue caption: clip-to-caption and
+    caption-to-clip rows differ, and the loss is their mean."""
+    loss, tokenizer = identity_loss(['red', 'blue'])
+    value = loss(clips_showing(tokenizer, ['red', 'red']), ['red', 'blue'])
+    e = math.exp(1 / TEMPERATURE)
+    # Clip rows: both [1/T, 0]; clip 0's caption is red, clip 1's blue.
+    clip_rows = (-math.log(e / (e + 1)) - math.log(1 / (e + 1))) / 2
+    # Caption rows: red [1/T, 1/T], blue [0, 0]: each half on its clip.
+    caption_rows = math.log(2)
+    expected = (clip_rows + caption_rows) / 2
+    assert value['loss_contrastive'].item() == pytest.approx(expected, 1e-6)
+
+
 def test_loss_weight_scales_and_gradient_reaches_the_visual_tokens():
     loss, tokenizer = identity_loss(['red', 'blue', 'green'])
     captions = ['red', 'blue', 'green']
