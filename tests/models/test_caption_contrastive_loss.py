@@ -67,8 +67,9 @@ def test_equal_captions_are_each_others_positives():
     loss, tokenizer = identity_loss(['red', 'blue'])
     captions = ['red', 'red', 'blue']
     value = loss(clips_showing(tokenizer, captions), captions)
-    # A red clip's row: exp(2) on the two red captions, exp(0) on blue, and
-    # the target puts 1/2 on each red one; the blue row is one-hot.
+    # A red clip's row: exp(2) on the two red captions, exp(0) on blue;
+    # its own caption is one of the two equal red ones (a target spread
+    # over both would give the same value).
     e = math.exp(1 / TEMPERATURE)
     red_row = -math.log(e / (2 * e + 1))
     blue_row = -math.log(e / (e + 2))
@@ -88,6 +89,54 @@ def test_both_directions_count():
     caption_rows = math.log(2)
     expected = (clip_rows + caption_rows) / 2
     assert value['loss_contrastive'].item() == pytest.approx(expected, 1e-6)
+
+
+def clip_loss_by_hand(similarity, temperature):
+    """CLIP's two losses written out: for each clip, minus the log-softmax
+    of its own caption in its row; for each caption, of its own clip in
+    its column. Returns both means."""
+    logits = similarity / temperature
+    rows = [
+        -(logits[i, i] - torch.logsumexp(logits[i], 0))
+        for i in range(len(logits))
+    ]
+    columns = [
+        -(logits[j, j] - torch.logsumexp(logits[:, j], 0))
+        for j in range(len(logits))
+    ]
+    return sum(rows) / len(rows), sum(columns) / len(columns)
+
+
+@pytest.mark.parametrize(
+    'captions',
+    [
+        ['red', 'blue', 'green', 'yellow'],
+        # Repeats: each clip's own caption is still its target.
+        ['red blue', 'red blue', 'green', 'red blue', 'yellow'],
+    ],
+)
+def test_random_weights_give_clips_loss_written_out(captions):
+    """With random projections nothing is symmetric or tied, so a target
+    other than each clip's own caption (transposed, shifted, spread over
+    other captions) or a lost direction gives another value."""
+    torch.manual_seed(0)
+    tokenizer = build_word_tokenizer(words=['red', 'blue', 'green', 'yellow'])
+    loss = CaptionContrastiveLoss(
+        tokenizer, visual_dim=6, embed_dim=5, temperature=TEMPERATURE
+    )
+    visual = torch.randn(len(captions), 3, 6)
+    with torch.no_grad():
+        value = loss(visual, captions)['loss_contrastive']
+        similarity = loss.embed_visual(visual) @ loss.embed_captions(
+            captions
+        ).T
+    clip_to_caption, caption_to_clip = clip_loss_by_hand(
+        similarity, TEMPERATURE
+    )
+    expected = (clip_to_caption + caption_to_clip) / 2
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    # The two directions really differ here, so each one counts.
+    assert abs(clip_to_caption - caption_to_clip).item() > 1e-3
 
 
 def test_loss_weight_scales_and_gradient_reaches_the_visual_tokens():

@@ -28,9 +28,11 @@ class CaptionContrastiveLoss(nn.Module):
     tokenizer, no special tokens) and projected; both are L2-normalised
     and their cosine similarities, divided by ``temperature``, are scored
     with a symmetric cross-entropy over the batch (clip to caption and
-    caption to clip), as in CLIP. Captions that are the same string are
-    each other's positives (the target spreads evenly over them), so a
-    batch with two clips of one content is not pushed apart. The text side
+    caption to clip), as in CLIP, each clip's own caption its target. Two
+    clips with the same caption string are not pushed apart: their
+    captions embed identically, so either clip scores both captions alike
+    (a target spread evenly over equal captions would give exactly the
+    same loss and gradient). The text side
     is a bag of words rather than BLIP-2's Q-Former text encoder: enough
     to tell captions apart and cheap, and it keeps the loss independent of
     the LLM. A model from a pretrained BLIP-2 checkpoint does not need it
@@ -118,13 +120,10 @@ class CaptionContrastiveLoss(nn.Module):
             @ self.embed_captions(captions).T
             / self.temperature
         )
-        same = torch.tensor(
-            [[a == b for b in captions] for a in captions],
-            dtype=logits.dtype,
-            device=logits.device,
-        )
-        # Symmetric, so one target serves both directions.
-        targets = same / same.sum(dim=1, keepdim=True)
+        # Plain CLIP targets, also where captions repeat: equal strings
+        # embed identically, so their columns (and rows) are equal and a
+        # target spread over them gives the same loss and gradient.
+        targets = torch.arange(len(captions), device=logits.device)
         loss = (
             F.cross_entropy(logits, targets)
             + F.cross_entropy(logits.T, targets)
