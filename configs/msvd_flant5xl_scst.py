@@ -7,7 +7,16 @@ train_dataloader = dict(batch_size=2)
 
 # The block that switches cross-entropy to SCST (see README, SCST).
 model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
-custom_hooks = [dict(type='SCSTRewardHook')]
+# The seed's reward as its code computes it (each beam against the training
+# record's own caption, its swapped scorer call). Ours, against all
+# references of the video with the corpus's document frequencies, is
+# `terms=[dict(type='CiderDRewardTerm')]` (README, SCST: which to pick).
+custom_hooks = [
+    dict(
+        type='SCSTRewardHook',
+        terms=[dict(type='CiderDRewardTerm', mode='seed')],
+    )
+]
 load_from = 'work_dirs/msvd_flant5xl_ft/best_caption_CIDEr_plus_BLEU_4_*.pth'
 lr, min_lr, max_iters = 1e-6, 1e-7, 15000
 train_cfg = dict(max_iters=max_iters)

@@ -244,7 +244,13 @@ def test_recipe_hyperparameters(name):
         assert cfg.model.objective == dict(
             type='SCSTObjective', num_candidates=5
         )
-        assert cfg.custom_hooks == [dict(type='SCSTRewardHook')]
+        # The seed's recipes run the seed's reward.
+        assert cfg.custom_hooks == [
+            dict(
+                type='SCSTRewardHook',
+                terms=[dict(type='CiderDRewardTerm', mode='seed')],
+            )
+        ]
         assert cfg.load_from == (
             f'work_dirs/{xe}/best_caption_CIDEr_plus_BLEU_4_*.pth'
         )

@@ -10,11 +10,11 @@ import torch
 from mmaction.registry import DATASETS, HOOKS
 from mmengine.dataset import ConcatDataset, RepeatDataset
 
-from tests.evaluation.java_reference import require_java
+from tests.evaluation.java_reference import seed_reward_as_its_code_runs
 from tests.helpers import build_captioner, scst_captioner
 from vidcap_mm.datasets import PackCaptionInputs, VideoCaptionDataset
 from vidcap_mm.engine.hooks import collect_references
-from vidcap_mm.evaluation import CiderDReward
+from vidcap_mm.evaluation import Bleu4RewardTerm, CiderDReward
 
 REFERENCES = {
     'v0': ['a red circle on a black background', 'there is a red circle'],
@@ -88,21 +88,16 @@ def test_corpus_reward_in_a_step_equals_cider_d_reward(tmp_path):
     assert values.max() > 0
 
 
-def test_seed_reward_in_a_step_equals_pycocoevalcap(tmp_path):
-    """The seed's reward: each candidate against its record's own caption,
-    document frequencies from the step's references, as pycocoevalcap's
-    Java tokenizer and Cider compute it."""
-    require_java()
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
-
+def test_seed_reward_in_a_step_equals_the_seeds_code(tmp_path):
+    """The seed's reward as its code computes it (pycocoevalcap's Java
+    tokenizer and Cider with its swapped arguments) on the captions a step
+    generated for its records' own captions."""
     dataset = caption_dataset(tmp_path, REFERENCES)
     captioner = scst_captioner('t5', num_candidates=3)
     HOOKS.build(
         dict(
             type='SCSTRewardHook',
-            references='own',
-            document_frequency='batch',
+            terms=[dict(type='CiderDRewardTerm', mode='seed')],
         )
     ).before_train(runner_for(captioner, dataset))
     captions, samples, values = training_step_rewards(
@@ -110,31 +105,57 @@ def test_seed_reward_in_a_step_equals_pycocoevalcap(tmp_path):
     )
     own = [s.gt_caption for s in samples]
     assert own[0] == 'there is a red circle' and own[-1] == REFERENCES['v2'][1]
-    tokenizer = PTBTokenizer()
-    gts = tokenizer.tokenize({i: [dict(caption=c)] for i, c in enumerate(own)})
-    res = tokenizer.tokenize(
-        {i: [dict(caption=c)] for i, c in enumerate(captions)}
-    )
-    _, expected = Cider().compute_score(gts, res)
+    expected = seed_reward_as_its_code_runs(own[::3], captions, beam_size=3)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-9)
-    assert values.max() > 0
 
 
 def test_all_references_with_batch_df(tmp_path):
     dataset = caption_dataset(tmp_path, REFERENCES)
     captioner = scst_captioner('opt')
     HOOKS.build(
-        dict(type='SCSTRewardHook', document_frequency='batch')
+        dict(
+            type='SCSTRewardHook',
+            terms=[dict(type='CiderDRewardTerm', mode='batch')],
+        )
     ).before_train(runner_for(captioner, dataset))
     captions = ['a red circle', 'a blue square', 'a red square']
     samples = [
         SimpleNamespace(metainfo=dict(video_id=v)) for v in ('v0', 'v1', 'v2')
     ]
     values = captioner.objective.reward(captions, samples)
-    expected = CiderDReward(mode='seed')(
+    expected = CiderDReward(mode='batch')(
         captions, references=[REFERENCES[v] for v in ('v0', 'v1', 'v2')]
     )
     np.testing.assert_array_equal(values, expected)
+    assert values.max() > 0
+
+
+def test_weighted_terms_reach_the_objective_and_its_log(tmp_path):
+    dataset = caption_dataset(tmp_path, REFERENCES)
+    captioner = scst_captioner('opt', num_candidates=3)
+    HOOKS.build(
+        dict(
+            type='SCSTRewardHook',
+            terms=[
+                dict(type='CiderDRewardTerm', end_token=True),
+                dict(type='Bleu4RewardTerm', weight=3.0),
+            ],
+        )
+    ).before_train(runner_for(captioner, dataset))
+    captions, samples, values = training_step_rewards(
+        captioner, dataset, [0, 2]
+    )
+    video_ids = [s.metainfo['video_id'] for s in samples]
+    cider = CiderDReward(REFERENCES, end_token=True)(captions, video_ids)
+    bleu = Bleu4RewardTerm()
+    bleu.prepare(REFERENCES)
+    expected = cider + 3.0 * bleu(captions, samples)
+    expected[[not c for c in captions]] = 0.0
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    assert set(captioner.objective.reward_term_means()) == {
+        'cider_d',
+        'bleu_4',
+    }
 
 
 def test_references_through_dataset_wrappers(tmp_path):
@@ -213,9 +234,9 @@ class NoCaption(VideoCaptionDataset):
         (MissingVideo, {}, KeyError, r"have no references.*'v1'"),
         (
             NoCaption,
-            dict(references='own', document_frequency='batch'),
+            dict(terms=[dict(type='CiderDRewardTerm', mode='record')]),
             ValueError,
-            "references='own'.*sample 0 \\(video 'v0'\\)",
+            "record's caption.*sample 0 \\(video 'v0'\\)",
         ),
     ],
 )
@@ -228,13 +249,18 @@ def test_bad_training_data(tmp_path, cls, hook, error, match):
 
 
 @pytest.mark.parametrize(
-    'kwargs, match',
+    'kwargs, error, match',
     [
-        (dict(references='best'), 'references='),
-        (dict(document_frequency='video'), 'document_frequency='),
-        (dict(references='own'), "goes with document_frequency='batch'"),
+        (
+            dict(terms=[dict(type='CiderDRewardTerm', mode='own')]),
+            ValueError,
+            'unknown mode',
+        ),
+        (dict(terms=[]), ValueError, 'non-empty list'),
+        (dict(terms=dict(type='CiderDRewardTerm')), ValueError, 'list'),
+        (dict(terms=[dict(type='NoSuchTerm')]), KeyError, 'NoSuchTerm'),
     ],
 )
-def test_bad_hook_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_hook_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         HOOKS.build(dict(type='SCSTRewardHook', **kwargs))

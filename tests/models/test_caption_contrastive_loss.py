@@ -127,9 +127,9 @@ def test_random_weights_give_clips_loss_written_out(captions):
     visual = torch.randn(len(captions), 3, 6)
     with torch.no_grad():
         value = loss(visual, captions)['loss_contrastive']
-        similarity = loss.embed_visual(visual) @ loss.embed_captions(
-            captions
-        ).T
+        similarity = (
+            loss.embed_visual(visual) @ loss.embed_captions(captions).T
+        )
     clip_to_caption, caption_to_clip = clip_loss_by_hand(
         similarity, TEMPERATURE
     )

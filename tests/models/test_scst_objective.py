@@ -238,16 +238,15 @@ def test_baselines_on_a_worked_example():
     assert advantages('greedy') == pytest.approx([2.5, -3.75, -1.0])
 
 
-def seed_reward():
-    """The seed's reward (own reference, batch document frequencies), as
-    the reward hook builds it."""
-    from vidcap_mm.engine.hooks import SCSTReward
-    from vidcap_mm.evaluation import CiderDReward
+def record_reward():
+    """CIDEr-D against each record's own caption, document frequencies
+    from the step's records, as the reward hook builds it."""
+    from vidcap_mm.evaluation import CiderDRewardTerm, SCSTReward
 
-    return SCSTReward(CiderDReward(mode='seed'), references='own')
+    return SCSTReward([(CiderDRewardTerm(mode='record'), 1.0)])
 
 
-def test_seed_mode_step_reproduces_a_hand_computed_example():
+def test_record_mode_step_reproduces_a_hand_computed_example():
     """Two clips, references 'a red circle' and 'a blue square', two
     candidates each. Batch df over the 4 reference documents: 'a' is in
     all (idf 0), every other n-gram of the references in 2 (idf log 2).
@@ -263,7 +262,7 @@ def test_seed_mode_step_reproduces_a_hand_computed_example():
     """
     captioner = scst_captioner('opt').eval()
     head = captioner.head
-    captioner.objective.set_reward(seed_reward())
+    captioner.objective.set_reward(record_reward())
     head.generate = FixedGeneration(head, CANDIDATES)
     samples = samples_for(['v0', 'v1'], ['a red circle', 'a blue square'])
     video = torch.randn(2, 2, 3, 32, 32)
@@ -287,7 +286,7 @@ def test_seed_mode_step_reproduces_a_hand_computed_example():
 def test_greedy_baseline_step_scores_the_greedy_caption():
     captioner = scst_captioner('t5', baseline='greedy').eval()
     head = captioner.head
-    captioner.objective.set_reward(seed_reward())
+    captioner.objective.set_reward(record_reward())
     head.generate = FixedGeneration(
         head, CANDIDATES, ['a blue circle', 'a blue square']
     )
@@ -349,7 +348,9 @@ def test_sampled_candidates_follow_the_seed():
 # Edge cases -------------------------------------------------------------
 
 
-def test_empty_candidate_gets_zero_reward_without_being_scored():
+def test_empty_candidate_is_scored_and_gets_zero_reward():
+    """The reward sees the empty caption (batch document frequencies count
+    it), and its reward is then 0 whatever the reward said."""
     captioner = scst_captioner('opt').eval()
     head = captioner.head
     seen = []
@@ -367,11 +368,39 @@ def test_empty_candidate_gets_zero_reward_without_being_scored():
         samples_for(['v0', 'v1'], ['a red circle', 'a blue square']),
         mode='loss',
     )
-    assert '' not in seen and len(seen) == 3
+    assert seen == ['', 'a red circle', 'a blue square', 'a red square']
     assert out['empty_share'].item() == 0.25
     assert out['reward_mean'].item() == pytest.approx(6.0 / 4)
     assert torch.isfinite(out['loss_scst'])
     out['loss_scst'].backward()
+
+
+def test_each_reward_terms_mean_is_logged():
+    from vidcap_mm.evaluation import (
+        CallableRewardTerm,
+        CiderDRewardTerm,
+        SCSTReward,
+    )
+
+    captioner = scst_captioner('opt').eval()
+    head = captioner.head
+    words = CallableRewardTerm(
+        lambda captions, samples: np.array([len(c.split()) for c in captions]),
+        name='words',
+    )
+    captioner.objective.set_reward(
+        SCSTReward([(CiderDRewardTerm(mode='record'), 1.0), (words, 0.5)])
+    )
+    head.generate = FixedGeneration(head, CANDIDATES)
+    out = captioner(
+        torch.randn(2, 2, 3, 32, 32),
+        samples_for(['v0', 'v1'], ['a red circle', 'a blue square']),
+        mode='loss',
+    )
+    # CIDEr-D as in the hand-computed example; every candidate has 3 words.
+    assert out['reward_cider_d'].item() == pytest.approx((7.5 + 1.25) / 2)
+    assert out['reward_words'].item() == 3.0
+    assert out['reward_mean'].item() == pytest.approx((7.5 + 1.25) / 2 + 1.5)
 
 
 def test_non_finite_reward_stops_with_the_captions():
@@ -443,7 +472,7 @@ def test_bad_objective_config_is_rejected(kwargs, match):
 
 def scst_train_step(captioner, steps=2, autocast=None):
     captioner.train()
-    captioner.objective.set_reward(seed_reward())
+    captioner.objective.set_reward(record_reward())
     wrapper = OptimWrapper(torch.optim.AdamW(trainable(captioner), lr=1e-2))
     data = dict(
         inputs=[

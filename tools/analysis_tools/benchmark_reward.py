@@ -14,8 +14,10 @@ script prints
 * ours as SCST uses it (``CiderDReward``, corpus document frequencies from
   a ``--corpus``-caption training set built once), and that start-up's time
   and memory (resident memory kept after it, and its peak);
-* the seed's own reward (each candidate against its record's reference
-  only, batch document frequencies), pycocoevalcap's way and ours.
+* the seed's own reward as its code computes it (each candidate against
+  its record's reference only, with pycocoevalcap's ``Cider`` called with
+  the candidates as references: document frequencies from the
+  candidates), pycocoevalcap's way and ours (``CiderDReward(mode='seed')``).
 
 ``--prose`` times the PTB tokenizers alone on English prose instead (what
 ``CaptionMetric(tokenizer='python')`` pays on references: mixed case,
@@ -294,11 +296,15 @@ def main() -> None:
         lambda: reward(candidates, step_videos), args.repeat
     )
     diff = float(np.abs(coco - ours).max())
-    # The seed's reward: each candidate against its record's own reference.
+    # The seed's reward: each candidate against its record's own reference,
+    # with the seed's swapped call (the candidates are the references).
     own = [[refs[0]] for refs in references]
     seed_reward = CiderDReward(mode='seed')
     coco_seed_best, _, coco_seed = best_time(
-        lambda: pycocoevalcap_step(candidates, own), args.repeat
+        lambda: pycocoevalcap_step(
+            [r[0] for r in own], [[c] for c in candidates]
+        ).astype(np.float32),
+        args.repeat,
     )
     seed_best, seed_median, ours_seed = best_time(
         lambda: seed_reward(candidates, references=[r[0] for r in own]),
@@ -326,7 +332,7 @@ def main() -> None:
         f'x{coco_best / reward_best:.0f}'
     )
     print(
-        f'seed mode (own reference only, batch df): pycocoevalcap '
+        "the seed's reward (own reference, swapped call): pycocoevalcap "
         f'{coco_seed_best * 1e3:.1f} ms, ours {seed_best * 1e3:.1f} / '
         f'{seed_median * 1e3:.1f} ms   x{coco_seed_best / seed_best:.0f}   '
         f'max |diff| {seed_diff:.2e}'

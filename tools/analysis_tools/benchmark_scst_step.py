@@ -7,16 +7,19 @@ times its parts by wrapping the methods the step calls:
 * visual tokens: ViT on every frame + Q-Former (``extract_feat``), once;
 * generation: the k candidates per clip (and the greedy caption for the
   greedy baseline), without gradient;
-* reward: CIDEr-D of the candidates against all references of their video
-  (corpus document frequencies over ``--corpus-videos`` x ``--refs``
-  references);
+* reward: ``--reward corpus`` (default): CIDEr-D of the candidates
+  against all references of their video (corpus document frequencies over
+  ``--corpus-videos`` x ``--refs`` references); ``--reward seed``: the
+  seed's reward as its code computes it (``CiderDRewardTerm(mode='seed')``,
+  against each record's own caption);
 * re-scoring: the teacher-forced pass over all B*k candidates;
 * backward; "other" is the rest (decoding, advantages, statistics).
 
-It also times the seed's way of computing the reward (pycocoevalcap: the
-Java PTB tokenizer and ``Cider`` on every step, each candidate against its
-record's own caption) on the same captions when Java runs, and prints its
-share of the step had it been used.
+It also times the seed's way of computing its reward (pycocoevalcap on
+every step: the Java PTB tokenizer on the records' captions, then on the
+candidates, then ``Cider`` with the candidates as references, as the
+seed's code calls it) on the same captions when Java runs, and prints the
+ratio to our reward and its share of the step had it been used.
 
 Models are built from config with random weights: ``tiny-opt`` /
 ``tiny-t5`` (the demo's) or ``flan-t5-xl`` (BLIP-2 Flan-T5-XL dimensions:
@@ -47,8 +50,7 @@ from mmengine.config import Config
 
 import vidcap_mm  # noqa: F401  (registers the model parts)
 from vidcap_mm.datasets.synthetic import SYNTHETIC_VOCABULARY
-from vidcap_mm.engine.hooks import SCSTReward
-from vidcap_mm.evaluation import CiderDReward
+from vidcap_mm.evaluation import CiderDRewardTerm, SCSTReward
 from vidcap_mm.models.stand_ins import REAL_DIMENSIONS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -70,6 +72,12 @@ def parse_args() -> argparse.Namespace:
         '--baseline',
         choices=['beam_mean', 'greedy', 'leave_one_out'],
         default='beam_mean',
+    )
+    parser.add_argument(
+        '--reward',
+        choices=['corpus', 'seed'],
+        default='corpus',
+        help="CiderDRewardTerm's mode",
     )
     parser.add_argument('--corpus-videos', type=int, default=6513)
     parser.add_argument('--refs', type=int, default=20)
@@ -167,8 +175,10 @@ class PhaseTimer:
         setattr(owner, name, timed)
 
 
-def pycocoevalcap_reward_ms(captions, references, repeat: int = 3):
-    """The seed's per-step reward: Java PTB tokenizer + pycocoevalcap."""
+def pycocoevalcap_reward_ms(captions, records, repeat: int = 3):
+    """The seed's per-step reward as its code computes it: Java PTB on the
+    records' captions, then on the candidates, then pycocoevalcap's
+    ``Cider`` with the candidates as references (its swapped call)."""
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
@@ -176,13 +186,13 @@ def pycocoevalcap_reward_ms(captions, references, repeat: int = 3):
     for _ in range(repeat):
         start = time.perf_counter()
         tokenizer = PTBTokenizer()
-        gts = tokenizer.tokenize(
-            {i: [dict(caption=r)] for i, r in enumerate(references)}
+        tokenized_records = tokenizer.tokenize(
+            {i: [dict(caption=r)] for i, r in enumerate(records)}
         )
-        res = tokenizer.tokenize(
+        tokenized_captions = tokenizer.tokenize(
             {i: [dict(caption=c)] for i, c in enumerate(captions)}
         )
-        Cider().compute_score(gts, res)
+        Cider().compute_score(tokenized_captions, tokenized_records)
         times.append(time.perf_counter() - start)
     return 1000 * min(times)
 
@@ -201,9 +211,9 @@ def main() -> None:
     build_s = time.perf_counter() - build_start
     corpus = reference_corpus(args.corpus_videos, args.refs, rng)
     reward_start = time.perf_counter()
-    captioner.objective.set_reward(
-        SCSTReward(CiderDReward(corpus), references='all')
-    )
+    reward = SCSTReward([(CiderDRewardTerm(mode=args.reward), 1.0)])
+    reward.prepare(corpus)
+    captioner.objective.set_reward(reward)
     reward_build_s = time.perf_counter() - reward_start
 
     size = captioner.backbone.vision_model.config.image_size
@@ -257,7 +267,8 @@ def main() -> None:
     print(
         f'SCST step: {args.model}, {args.frames} frames, batch '
         f'{args.batch}, {args.candidates} beams, baseline {args.baseline}, '
-        f'max {args.max_new_tokens} new tokens, {device}; mean of '
+        f'reward {args.reward}, max {args.max_new_tokens} new tokens, '
+        f'{device}; mean of '
         f'{args.steps} steps after {args.warmup} warm-up'
     )
     print(
@@ -295,10 +306,10 @@ def main() -> None:
     java_ms = pycocoevalcap_reward_ms(captions, own)
     ours_ms = 1000 * timer.totals['reward'] / args.steps
     print(
-        f"the seed's reward (Java PTB + pycocoevalcap Cider, own "
-        f'reference): {java_ms:.1f} ms per step, {java_ms / ours_ms:.0f}x '
-        f'ours; it would be {java_ms / (total_ms - ours_ms + java_ms):.1%} '
-        'of this step'
+        "the seed's way (Java PTB + pycocoevalcap Cider, record captions): "
+        f'{java_ms:.1f} ms per step; ours ({args.reward}) {ours_ms:.1f} ms, '
+        f'ratio {java_ms / ours_ms:.0f}; the seed\'s way would be '
+        f'{java_ms / (total_ms - ours_ms + java_ms):.1%} of this step'
     )
 
 

@@ -129,14 +129,13 @@ def build_model(cfg: Config, args, device: torch.device):
         model = MODELS.build(model_cfg)
     model.to(device).train()
     if model.objective is not None:
-        from vidcap_mm.engine.hooks import SCSTReward
-        from vidcap_mm.evaluation import CiderDReward
+        from vidcap_mm.evaluation import CiderDRewardTerm, SCSTReward
 
         word_only_generation(model)
         corpus = reference_corpus(1000, 20, np.random.default_rng(args.seed))
-        model.objective.set_reward(
-            SCSTReward(CiderDReward(corpus), references='all')
-        )
+        reward = SCSTReward([(CiderDRewardTerm(), 1.0)])
+        reward.prepare(corpus)
+        model.objective.set_reward(reward)
     return model
 
 

@@ -37,8 +37,9 @@ class SCSTObjective:
        ``generation_cfg``).
     2. A reward per caption from the reward function, which
        :class:`~vidcap_mm.engine.hooks.SCSTRewardHook` hands over before
-       training (CIDEr-D; the model never imports the evaluation
-       package). An empty caption (end token first) gets 0.
+       training (a weighted sum of reward terms, CIDEr-D by default; the
+       model never imports the evaluation package). The reward sees every
+       caption; an empty one (end token first) then gets 0.
     3. A baseline per caption: ``'beam_mean'`` (the seed: the mean reward of
        the clip's k captions), ``'greedy'`` (the reward of the clip's greedy
        caption, Rennie et al. 2017) or ``'leave_one_out'`` (the mean of the
@@ -55,8 +56,9 @@ class SCSTObjective:
     contribute exactly zero gradient). A non-finite reward or loss raises
     :class:`SCSTError` naming the iteration and the captions. Besides the
     loss, the returned dict logs ``reward_mean``, ``baseline_mean``,
-    ``advantage_std``, ``caption_length`` (mean words per caption) and
-    ``empty_share`` (share of empty captions).
+    ``advantage_std``, ``caption_length`` (mean words per caption),
+    ``empty_share`` (share of empty captions) and, for a reward of several
+    terms, each term's mean as ``reward_<name>``.
 
     Args:
         num_candidates (int): Captions per clip, k. Defaults to 5.
@@ -162,8 +164,11 @@ class SCSTObjective:
     def rewards(
         self, captions: List[str], data_samples: Sequence
     ) -> np.ndarray:
-        """Rewards of captions (``captions[i]`` for ``data_samples[i]``);
-        empty captions get 0 without being scored."""
+        """Rewards of captions (``captions[i]`` for ``data_samples[i]``).
+
+        The reward sees every caption, empty ones too (a reward with batch
+        document frequencies, the seed's, counts them as documents); an
+        empty caption's reward is then set to 0."""
         if self.reward is None:
             raise RuntimeError(
                 'SCSTObjective has no reward function: add '
@@ -171,22 +176,15 @@ class SCSTObjective:
                 "CIDEr-D reward from the training set's references before "
                 'training), or call set_reward().'
             )
-        rewards = np.zeros(len(captions), dtype=np.float64)
-        scored = [i for i, caption in enumerate(captions) if caption]
-        if scored:
-            values = np.asarray(
-                self.reward(
-                    [captions[i] for i in scored],
-                    [data_samples[i] for i in scored],
-                ),
-                dtype=np.float64,
+        rewards = np.asarray(
+            self.reward(list(captions), list(data_samples)), dtype=np.float64
+        )
+        if rewards.shape != (len(captions),):
+            raise ValueError(
+                f'The SCST reward returned shape {rewards.shape} for '
+                f'{len(captions)} captions; expected one value each.'
             )
-            if values.shape != (len(scored),):
-                raise ValueError(
-                    f'The SCST reward returned shape {values.shape} for '
-                    f'{len(scored)} captions; expected one value each.'
-                )
-            rewards[scored] = values
+        rewards = np.where([bool(c) for c in captions], rewards, 0.0)
         bad = ~np.isfinite(rewards)
         if bad.any():
             self._fail(
@@ -197,6 +195,11 @@ class SCSTObjective:
                 ],
             )
         return rewards
+
+    def reward_term_means(self) -> Dict[str, float]:
+        """Each reward term's mean over the last scored captions, when the
+        reward has terms (:class:`~vidcap_mm.evaluation.SCSTReward`)."""
+        return dict(getattr(self.reward, 'last_means', None) or {})
 
     def advantages(
         self, rewards: np.ndarray, greedy_rewards: Optional[np.ndarray] = None
@@ -279,6 +282,7 @@ class SCSTObjective:
         captions = head.decode(token_ids)
         per_caption = [s for s in data_samples for _ in range(k)]
         rewards = self.rewards(captions, per_caption).reshape(batch, k)
+        term_means = self.reward_term_means()
         greedy_rewards = None
         if self.baseline == 'greedy':
             with torch.no_grad():
@@ -306,6 +310,8 @@ class SCSTObjective:
             caption_length=words.mean(),
             empty_share=(words == 0).mean(),
         )
+        if len(term_means) > 1:
+            stats.update({f'reward_{n}': v for n, v in term_means.items()})
         out = dict(loss_scst=loss)
         for name, value in stats.items():
             out[name] = torch.tensor(float(value), device=loss.device)

@@ -3,7 +3,7 @@ from .caption_visualization_hook import CaptionVisualizationHook
 from .feature_cache_hook import FeatureCacheHook
 from .non_finite_step_hook import NonFiniteStepHook
 from .random_state_hook import RandomStateHook
-from .scst_reward_hook import SCSTReward, SCSTRewardHook, collect_references
+from .scst_reward_hook import SCSTRewardHook, collect_references
 from .trainable_weights_hook import (
     CheckpointMismatchError,
     TrainableWeightsHook,
@@ -20,7 +20,6 @@ __all__ = [
     'NonFiniteStepHook',
     'RandomStateHook',
     'SCSTRewardHook',
-    'SCSTReward',
     'TrainableWeightsHook',
     'architecture_signature',
     'collect_references',

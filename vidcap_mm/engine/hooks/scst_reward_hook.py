@@ -1,19 +1,17 @@
 """Build the SCST reward from the training set and hand it to the model."""
 
+import copy
 import logging
-from typing import Dict, Hashable, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-from mmaction.registry import HOOKS
+from mmaction.registry import HOOKS, TASK_UTILS
 from mmengine.dataset import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from vidcap_mm.evaluation import CiderDReward
+from vidcap_mm.evaluation import SCSTReward
 
 from .runner_model import runner_model
-
-REFERENCES = ('all', 'own')
-DOCUMENT_FREQUENCIES = ('corpus', 'batch')
 
 
 def dataset_parts(dataset) -> List:
@@ -61,123 +59,50 @@ def collect_references(dataset) -> Dict[str, List[str]]:
     return references
 
 
-class SCSTReward:
-    """The reward an :class:`~vidcap_mm.models.SCSTObjective` calls:
-    CIDEr-D of captions for data samples.
-
-    Args:
-        scorer (CiderDReward): Built from the training references.
-        references (str): ``'all'``: against all references of the sample's
-            video (``video_id`` in its metainfo); ``'own'``: against the
-            sample's own training caption (``gt_caption``), the seed's way.
-        corpus (dict, optional): Video id -> references, for
-            ``references='all'`` with batch document frequencies.
-    """
-
-    def __init__(
-        self,
-        scorer: CiderDReward,
-        references: str,
-        corpus: Optional[Dict[Hashable, List[str]]] = None,
-    ) -> None:
-        self.scorer = scorer
-        self.references = references
-        self.corpus = corpus
-
-    def __call__(self, captions: List[str], data_samples: Sequence):
-        if self.references == 'own':
-            own = []
-            for sample in data_samples:
-                caption = sample.get('gt_caption')
-                if not caption:
-                    raise ValueError(
-                        "SCST reward with references='own' needs each data "
-                        "sample's training caption (gt_caption), and video "
-                        f'{sample.metainfo.get("video_id")!r} has none; '
-                        'pack it with PackCaptionInputs.'
-                    )
-                own.append([caption])
-            return self.scorer(captions, references=own)
-        video_ids = []
-        for sample in data_samples:
-            video_id = sample.metainfo.get('video_id')
-            if video_id is None:
-                raise ValueError(
-                    "SCST reward with references='all' needs each data "
-                    "sample's video_id in its metainfo (PackCaptionInputs "
-                    'meta_keys); one sample has none.'
-                )
-            video_ids.append(video_id)
-        if self.scorer.mode == 'corpus':
-            return self.scorer(captions, video_ids=video_ids)
-        unknown = [v for v in video_ids if v not in self.corpus]
-        if unknown:
-            raise KeyError(
-                f'SCST reward: videos {unknown[:5]} have no references.'
-            )
-        return self.scorer(
-            captions, references=[self.corpus[v] for v in video_ids]
-        )
-
-
 @HOOKS.register_module()
 class SCSTRewardHook(Hook):
-    """Builds the CIDEr-D reward of SCST once, before training, from the
-    training set's references, and hands it to the model's
+    """Builds the SCST reward once, before training, from the training
+    set's references, and hands it to the model's
     :class:`~vidcap_mm.models.SCSTObjective`.
 
-    ``references='all'`` with ``document_frequency='corpus'`` (default)
-    scores each caption against all references of its video with document
-    frequencies over the whole training corpus (computed once here).
-    ``references='own'`` with ``document_frequency='batch'`` is the seed's
-    reward: against the training record's own caption only, document
-    frequencies from the references of the step. ``references='all'`` with
-    ``'batch'`` is pycocoevalcap's way on all references.
-    ``references='own'`` with ``'corpus'`` is not offered: the corpus index
-    holds the references as read, while a record's caption reaches the
-    model after the pipeline's text cleaning, so it need not be found
-    there.
+    The reward is the weighted sum of ``terms``
+    (:class:`~vidcap_mm.evaluation.SCSTReward`), each a reward term
+    registered in mmaction's ``TASK_UTILS`` (see
+    :mod:`vidcap_mm.evaluation.scst_reward`) with an optional ``weight``
+    (default 1). The default is one term,
+    ``dict(type='CiderDRewardTerm')``: CIDEr-D against all references of
+    the video with the training corpus's document frequencies. The seed's
+    recipes use ``dict(type='CiderDRewardTerm', mode='seed')``, the
+    seed's reward as its code computes it.
 
-    Configuration errors surface before the first step: a model without an
-    SCST objective, a training dataset without references, a training
-    sample whose video the references do not know, or (``'own'``) a
-    training record without a caption.
+    Configuration errors surface before the first step: an unknown term or
+    argument (when the hook is built), a model without an SCST objective,
+    a training dataset without references, a training sample whose video
+    the references do not know, or (a term that reads the record's caption)
+    a training record without a caption.
 
     Args:
-        references (str): ``'all'`` or ``'own'``. Defaults to ``'all'``.
-        document_frequency (str): ``'corpus'`` or ``'batch'``. Defaults to
-            ``'corpus'``.
-        sigma (float): CIDEr-D's length penalty width. Defaults to 6.
+        terms (Sequence[dict], optional): Reward term configs, e.g.
+            ``[dict(type='CiderDRewardTerm'), dict(type='Bleu4RewardTerm',
+            weight=2.0)]``. Defaults to CIDEr-D in ``'corpus'`` mode.
     """
 
     priority = 'NORMAL'
 
-    def __init__(
-        self,
-        references: str = 'all',
-        document_frequency: str = 'corpus',
-        sigma: float = 6.0,
-    ) -> None:
-        if references not in REFERENCES:
+    def __init__(self, terms: Optional[Sequence[dict]] = None) -> None:
+        if terms is None:
+            terms = [dict(type='CiderDRewardTerm')]
+        if isinstance(terms, dict) or not terms:
             raise ValueError(
-                f'SCSTRewardHook: references={references!r}; expected one '
-                f'of {REFERENCES}.'
+                'SCSTRewardHook: terms must be a non-empty list of reward '
+                f'term configs, got {terms!r}.'
             )
-        if document_frequency not in DOCUMENT_FREQUENCIES:
-            raise ValueError(
-                'SCSTRewardHook: document_frequency='
-                f'{document_frequency!r}; expected one of '
-                f'{DOCUMENT_FREQUENCIES}.'
-            )
-        if references == 'own' and document_frequency == 'corpus':
-            raise ValueError(
-                "SCSTRewardHook: references='own' goes with "
-                "document_frequency='batch' (the seed's reward); corpus "
-                "document frequencies come with references='all'."
-            )
-        self.references = references
-        self.document_frequency = document_frequency
-        self.sigma = sigma
+        built = []
+        for cfg in terms:
+            cfg = copy.deepcopy(dict(cfg))
+            weight = cfg.pop('weight', 1.0)
+            built.append((TASK_UTILS.build(cfg), weight))
+        self.reward = SCSTReward(built)
 
     @staticmethod
     def _objective(runner):
@@ -201,26 +126,21 @@ class SCSTRewardHook(Hook):
                 'captions.'
             )
         self._check_samples(dataset, references)
-        if self.document_frequency == 'corpus':
-            scorer = CiderDReward(references, mode='corpus', sigma=self.sigma)
-            reward = SCSTReward(scorer, self.references)
-        else:
-            scorer = CiderDReward(mode='seed', sigma=self.sigma)
-            reward = SCSTReward(scorer, self.references, corpus=references)
-        objective.set_reward(reward)
+        self.reward.prepare(references)
+        objective.set_reward(self.reward)
         num_refs = sum(len(r) for r in references.values())
         print_log(
-            f'SCSTRewardHook: CIDEr-D reward against {self.references} '
-            f'references with {self.document_frequency} document '
-            f'frequencies, from {len(references)} training videos '
-            f'({num_refs} references); objective {objective!r}',
+            f'SCSTRewardHook: reward {self.reward!r}, from '
+            f'{len(references)} training videos ({num_refs} references); '
+            f'objective {objective!r}',
             logger='current',
             level=logging.INFO,
         )
 
     def _check_samples(self, dataset, references: Dict) -> None:
-        """Every training sample must have a known video id and, for
-        ``references='own'``, a caption."""
+        """Every training sample must have a known video id and, for a
+        term that reads the record's caption, a caption."""
+        need_caption = self.reward.uses_record_caption
         for index, part in enumerate(dataset_parts(dataset)):
             unknown = set()
             for i in range(len(part)):
@@ -228,9 +148,9 @@ class SCSTRewardHook(Hook):
                 video_id = info.get('video_id')
                 if video_id not in references:
                     unknown.add(video_id)
-                if self.references == 'own' and not info.get('caption'):
+                if need_caption and not info.get('caption'):
                     raise ValueError(
-                        "SCSTRewardHook: references='own' scores against "
+                        f'SCSTRewardHook: {self.reward!r} scores against '
                         "each training record's caption, and sample "
                         f'{i} '
                         f'(video {video_id!r}) of training dataset part '
