@@ -91,6 +91,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-val', type=int, default=DEMO_DATA['num_val'])
     parser.add_argument('--num-test', type=int, default=DEMO_DATA['num_test'])
     parser.add_argument('--work-dir', default='work_dirs/scst_evidence')
+    parser.add_argument(
+        '--rerun-changed',
+        action='store_true',
+        help='replace finished runs whose config changed (default: stop)',
+    )
     parser.add_argument('--markdown', help='write the mean table here too')
     args = parser.parse_args(argv)
     if not args.variants:
@@ -112,7 +117,10 @@ def prepare_data(args) -> Dict[str, str]:
         root = 'data/synthetic_clips_{num_train}_{num_val}_{num_test}'.format(
             **sizes
         )
-    return generate_synthetic_clips(root, **sizes)
+    paths = generate_synthetic_clips(root, **sizes)
+    # Relative to the repository, so that a run's config does not depend
+    # on where the checkout is.
+    return {k: osp.relpath(v, REPO) for k, v in paths.items()}
 
 
 def point_at_data(cfg: Config, data: Dict[str, str]) -> None:
@@ -174,9 +182,12 @@ def run(command: List[str], log: str) -> None:
         )
 
 
-def train_and_test(cfg: Config, work_dir: str, label: str) -> dict:
+def train_and_test(
+    cfg: Config, work_dir: str, label: str, rerun_changed: bool = False
+) -> dict:
     """Train ``cfg`` in ``work_dir`` and caption the test clips with its best
-    checkpoint, unless a finished run of the same config is there."""
+    checkpoint, unless a finished run of the same config is there. A
+    finished run of another config is replaced only if ``rerun_changed``."""
     text = config_text(cfg)
     done = osp.join(work_dir, DONE)
     if osp.isfile(done):
@@ -185,6 +196,13 @@ def train_and_test(cfg: Config, work_dir: str, label: str) -> dict:
         if record.get('config') == text:
             print(f'  {label}: reused {work_dir}', flush=True)
             return record
+        if not rerun_changed:
+            raise SystemExit(
+                f'[scst_evidence] {work_dir} holds a finished run of another '
+                f'config than {label} has now (its config: {work_dir}/'
+                'config.py); move it away, or pass --rerun-changed to '
+                'replace it.'
+            )
         print(f'  {label}: config changed, rerunning {work_dir}', flush=True)
     if osp.isdir(work_dir):
         shutil.rmtree(work_dir)
@@ -361,10 +379,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     for seed in args.seeds:
         print(f'[scst_evidence] seed {seed}', flush=True)
         seed_dir = osp.join(root, f'seed_{seed}')
+        rerun = dict(rerun_changed=args.rerun_changed)
         xe_run = train_and_test(
             stage_config(xe_config, data, seed),
             osp.join(seed_dir, 'xe'),
             'XE',
+            **rerun,
         )
         runs = {'XE': xe_run}
         controls: Dict[str, str] = {}
@@ -374,6 +394,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 stage_config(path, **start),
                 osp.join(seed_dir, name),
                 f'SCST {name}',
+                **rerun,
             )
             if args.no_control:
                 continue
@@ -384,7 +405,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                 continue
             controls[text] = f'control: {name}'
             runs[f'control: {name}'] = train_and_test(
-                cfg, osp.join(seed_dir, f'{name}_control'), f'control {name}'
+                cfg,
+                osp.join(seed_dir, f'{name}_control'),
+                f'control {name}',
+                **rerun,
             )
         xe_cider = None
         results[seed] = {}
