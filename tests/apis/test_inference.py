@@ -25,10 +25,8 @@ from vidcap_mm.apis import (
     iter_captions,
 )
 from vidcap_mm.datasets import VideoReadError
-from vidcap_mm.engine.hooks.trainable_weights_hook import (
-    CheckpointMismatchError,
-)
 from vidcap_mm.engine.launch import build_runner
+from vidcap_mm.models import CheckpointMismatchError
 
 
 @pytest.fixture(scope='module')

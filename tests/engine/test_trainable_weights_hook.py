@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from tests.helpers import build_captioner
-from vidcap_mm.engine.hooks import (
+from vidcap_mm.engine.hooks import TrainableWeightsHook
+from vidcap_mm.models import (
     CheckpointMismatchError,
-    TrainableWeightsHook,
+    load_trainable_checkpoint,
     trainable_keys,
 )
 
@@ -161,3 +162,32 @@ def test_full_checkpoint_loads_frozen_weights_too():
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_load_trainable_checkpoint_reads_a_file_strictly(tmp_path):
+    """The public loader (init_captioner's): the file's trained part over
+    the built model, the frozen part untouched, a mismatch refused."""
+    source = build_captioner('opt', seed=7)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(saved_checkpoint(source), path)
+    model = build_captioner('opt', seed=8)
+    vit = 'backbone.vision_model.embeddings.patch_embedding.weight'
+    vit_before = model.state_dict()[vit].clone()
+    checkpoint = load_trainable_checkpoint(model, str(path))
+    assert checkpoint['meta']['saved_weights'] == 'trainable'
+    for key, value in source.state_dict().items():
+        if key.startswith('neck.'):
+            assert torch.equal(model.state_dict()[key], value), key
+    assert torch.equal(model.state_dict()[vit], vit_before)
+
+    t5 = build_captioner('t5')
+    with pytest.raises(CheckpointMismatchError) as info:
+        load_trainable_checkpoint(t5, str(path), config='configs/t5.py')
+    message = str(info.value)
+    assert message.startswith(
+        f"checkpoint '{path}' does not fit the model of config "
+        'configs/t5.py: it was saved from a model of another architecture'
+    )
+    torch.save([1, 2], tmp_path / 'list.pth')
+    with pytest.raises(TypeError, match='expected a checkpoint dict'):
+        load_trainable_checkpoint(model, str(tmp_path / 'list.pth'))

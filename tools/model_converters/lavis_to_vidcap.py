@@ -6,7 +6,7 @@ SRC is a ``.pth`` file of LAVIS's ``Blip2T5``, ``Blip2OPT`` or
 CONFIG is the config DST is for (its model decides the keys, shapes and
 trainable part). DST then loads with ``load_from=DST`` or
 ``python tools/test.py CONFIG DST``. The key mapping is documented in
-:mod:`vidcap_mm.models.lavis_checkpoint`.
+:mod:`vidcap_mm.models.lavis_keys`.
 """
 
 import argparse

@@ -5,6 +5,13 @@ from .captioner import Blip2VideoCaptioner
 from .feature_cache import FeatureCacheError, FrameFeatureCache
 from .qformer_neck import QFormerFusionNeck
 from .scst_objective import SCSTError, SCSTObjective
+from .trainable_weights import (
+    CheckpointMismatchError,
+    architecture_signature,
+    load_trainable_checkpoint,
+    merge_trainable_state,
+    trainable_keys,
+)
 from .vision_backbone import Blip2VisionBackbone
 from .word_tokenizer import build_word_tokenizer
 
@@ -21,4 +28,9 @@ __all__ = [
     'load_blip2',
     'load_tokenizer',
     'build_word_tokenizer',
+    'CheckpointMismatchError',
+    'architecture_signature',
+    'load_trainable_checkpoint',
+    'merge_trainable_state',
+    'trainable_keys',
 ]
