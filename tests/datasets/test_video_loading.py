@@ -167,3 +167,30 @@ def test_reader_reuse_and_repr(tmp_path):
     assert repr(DecordVideoDecode()) == 'DecordVideoDecode()'
     with pytest.raises(ValueError, match='resize'):
         DecordVideoInit(resize=(0, 4))
+
+
+def test_frame_array_init_is_a_registered_transform(mmaction_scope):
+    """Frames in memory open like a file: the same sampling and decoding
+    transforms run after FrameArrayInit, built from the registry."""
+    frames = np.arange(10 * 6 * 8 * 3, dtype=np.uint8).reshape(10, 6, 8, 3)
+    pipeline = Compose(
+        [
+            dict(type='FrameArrayInit', min_frames=2),
+            dict(type='EvenlySpacedSample', num_frames=4),
+            dict(type='DecordVideoDecode'),
+        ]
+    )
+    init = pipeline.transforms[0]
+    assert type(init) is TRANSFORMS.get('FrameArrayInit')
+    assert repr(init) == 'FrameArrayInit(resize=None, min_frames=2)'
+    results = pipeline(dict(frame_array=frames, filename='clip7'))
+    assert 'frame_array' not in results and results['total_frames'] == 10
+    np.testing.assert_array_equal(results['frame_inds'], [0, 2, 5, 7])
+    np.testing.assert_array_equal(results['imgs'], frames[[0, 2, 5, 7]])
+
+    resized = TRANSFORMS.build(dict(type='FrameArrayInit', resize=(4, 3)))
+    reader = resized(dict(frame_array=frames, filename='x'))['video_reader']
+    assert reader.get_batch([1, 1]).asnumpy().shape == (2, 3, 4, 3)
+
+    with pytest.raises(VideoReadError, match='clip7: has 1 frames, fewer'):
+        init(dict(frame_array=frames[:1], filename='clip7'))

@@ -1,11 +1,10 @@
 from .inference import (
     CaptionResult,
-    VideoInput,
     caption_videos,
-    collect_videos,
     init_captioner,
     iter_captions,
 )
+from .video_inputs import VideoInput, collect_videos
 
 __all__ = [
     'CaptionResult',

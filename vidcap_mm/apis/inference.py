@@ -3,82 +3,28 @@ and a checkpoint, then caption files, folders or frames in memory through
 the config's test pipeline."""
 
 import copy
-import os
-import os.path as osp
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from types import SimpleNamespace
-from typing import (
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
-import cv2
-import numpy as np
 import torch
-from mmaction.registry import HOOKS, MODELS
+from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
-from mmengine.runner.checkpoint import (
-    _load_checkpoint,
-    _load_checkpoint_to_model,
-)
 
-from vidcap_mm.datasets.transforms.loading import (
-    VideoReadError,
-    check_frame_array,
-)
+from vidcap_mm.datasets import VideoReadError
+from vidcap_mm.models import load_trainable_checkpoint
 
-#: File name endings taken from a folder (case-insensitive). A file named
-#: directly is tried whatever its ending.
-VIDEO_EXTENSIONS = (
-    '.3gp',
-    '.avi',
-    '.flv',
-    '.m2ts',
-    '.m4v',
-    '.mkv',
-    '.mov',
-    '.mp4',
-    '.mpeg',
-    '.mpg',
-    '.mts',
-    '.ogv',
-    '.ts',
-    '.webm',
-    '.wmv',
-)
+from .video_inputs import VideoInput, VideoLike, collect_videos
+
 # The test pipeline's first step that opens a file; frames in memory take
 # its place (mmaction's DecordInit included: its DecordDecode reads the
 # same reader interface).
 _DECORD_INITS = ('DecordVideoInit', 'DecordInit')
-
-VideoLike = Union[str, os.PathLike, np.ndarray]
-
-
-class VideoInput(NamedTuple):
-    """One video to caption: a file, or frames in memory.
-
-    Attributes:
-        name (str): The video's name in the results (its id).
-        path (str, optional): The video file.
-        frames (np.ndarray, optional): ``(T, H, W, 3)`` uint8 RGB frames.
-    """
-
-    name: str
-    path: Optional[str] = None
-    frames: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -120,9 +66,9 @@ def init_captioner(
     The config's ``randomness.seed`` is set before building, as MMEngine's
     Runner does, so that a config with random weights (the demo's untrained
     model) gives the same model here and in ``tools/test.py``. The
-    checkpoint goes through the config's ``TrainableWeightsHook``
-    (``default_hooks.trainable_weights``): a checkpoint holding the trained
-    part only is put over the weights the config builds, strictly.
+    checkpoint is put over the weights the config builds by
+    :func:`~vidcap_mm.models.load_trainable_checkpoint`, strictly unless
+    the config's ``default_hooks.trainable_weights`` says ``strict=False``.
 
     Args:
         config (str | Path | Config): Config file or object (not modified).
@@ -157,7 +103,13 @@ def init_captioner(
         set_random_seed(**randomness)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_trained_checkpoint(model, cfg, checkpoint)
+        hook = (cfg.get('default_hooks') or {}).get('trainable_weights') or {}
+        load_trainable_checkpoint(
+            model,
+            checkpoint,
+            strict=hook.get('strict', True),
+            config=cfg.filename,
+        )
     if device is None:
         device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
     model.cfg = cfg
@@ -166,209 +118,10 @@ def init_captioner(
     return model
 
 
-def load_trained_checkpoint(
-    model: torch.nn.Module, cfg: Config, checkpoint: str
-) -> dict:
-    """Load ``checkpoint`` into ``model`` as the Runner of ``tools/test.py``
-    does: through the ``after_load_checkpoint`` of the config's
-    ``TrainableWeightsHook``, then MMEngine's state-dict loading.
-
-    Args:
-        model (torch.nn.Module): The model built from ``cfg``.
-        cfg (Config): Its config (for the hook and the messages).
-        checkpoint (str): The checkpoint file.
-
-    Returns:
-        dict: The loaded checkpoint.
-    """
-    # MMEngine would print which backend reads the file to stdout, where
-    # the captions go.
-    state = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
-    if not isinstance(state, dict):
-        raise RuntimeError(
-            f'{checkpoint}: expected a checkpoint dict (with "state_dict"), '
-            f'got a {type(state).__name__}.'
-        )
-    hook_cfg = (cfg.get('default_hooks') or {}).get('trainable_weights')
-    if hook_cfg is not None:
-        hook = HOOKS.build(copy.deepcopy(hook_cfg))
-        # What the hook reads of a Runner: the model, the config's file
-        # name and load_from (for its messages).
-        runner_cfg = copy.deepcopy(cfg)
-        runner_cfg.load_from = checkpoint
-        hook.after_load_checkpoint(
-            SimpleNamespace(model=model, cfg=runner_cfg), state
-        )
-    return _load_checkpoint_to_model(model, state)
-
-
-def collect_videos(
-    videos: Union[VideoLike, VideoInput, Mapping, Sequence],
-) -> List[VideoInput]:
-    """The videos named by ``videos``, in order.
-
-    Args:
-        videos: A video file, a folder (its video files, subfolders
-            included, by :data:`VIDEO_EXTENSIONS`, sorted; hidden ones
-            left out), a ``(T, H, W, 3)`` uint8 RGB array, a mapping of
-            names to files or arrays, or a list of any of these.
-
-    Returns:
-        list[VideoInput]: One entry per video.
-
-    Raises:
-        FileNotFoundError: If a path does not exist, or a folder holds no
-            video file.
-        TypeError / ValueError: If an array is not ``(T, H, W, 3)`` uint8.
-    """
-    found: List[VideoInput] = []
-    _collect(videos, None, found)
-    return found
-
-
-def _collect(videos, name: Optional[str], found: List[VideoInput]) -> None:
-    if isinstance(videos, VideoInput):
-        found.append(videos)
-    elif isinstance(videos, np.ndarray):
-        name = name if name is not None else f'array_{len(found)}'
-        found.append(
-            VideoInput(
-                name,
-                frames=check_frame_array(
-                    videos,
-                    f'Video {name!r}',
-                    '(T, H, W, 3) uint8 RGB frames with T >= 1',
-                ),
-            )
-        )
-    elif isinstance(videos, (str, os.PathLike)):
-        path = os.fspath(videos)
-        if osp.isdir(path):
-            found.extend(_folder_videos(path))
-        elif osp.exists(path):
-            stem = osp.splitext(osp.basename(path))[0]
-            found.append(VideoInput(name if name is not None else stem, path))
-        else:
-            raise FileNotFoundError(
-                f'{path}: no such video file or folder (absolute path '
-                f'{osp.abspath(path)}, current directory {os.getcwd()}).'
-            )
-    elif isinstance(videos, Mapping):
-        for key, value in videos.items():
-            _collect(value, str(key), found)
-    elif isinstance(videos, Sequence):
-        for value in videos:
-            _collect(value, None, found)
-    else:
-        raise TypeError(
-            'Videos must be file paths, folders, (T, H, W, 3) uint8 arrays, '
-            f'a mapping or a list of them; got {type(videos).__name__}.'
-        )
-
-
-def _folder_videos(folder: str) -> List[VideoInput]:
-    videos, others = [], 0
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
-        for file in sorted(files):
-            if file.startswith('.'):
-                continue
-            if not file.lower().endswith(VIDEO_EXTENSIONS):
-                others += 1
-                continue
-            path = osp.join(root, file)
-            name = osp.splitext(osp.relpath(path, folder))[0]
-            videos.append(VideoInput(name.replace(os.sep, '/'), path))
-    if not videos:
-        raise FileNotFoundError(
-            f'{folder}: no video file in this folder or its subfolders '
-            f'({others} other files; endings looked for: '
-            f'{" ".join(VIDEO_EXTENSIONS)}).'
-        )
-    return videos
-
-
-class _FrameArrayReader:
-    """Frames in memory behind the part of decord's ``VideoReader`` that
-    the decode transforms use (``len``, ``get_batch(...).asnumpy()``).
-
-    Frames are scaled to ``size`` when read, with bicubic interpolation
-    like decord's (ffmpeg's scaler in its default mode): values can differ
-    from a decoded file's by a few levels.
-    """
-
-    def __init__(
-        self, frames: np.ndarray, size: Optional[Tuple[int, int]]
-    ) -> None:
-        self.frames = frames
-        self.size = size
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def get_batch(self, indices: Sequence[int]) -> SimpleNamespace:
-        frames = self.frames[np.asarray(indices, dtype=np.int64)]
-        height, width = frames.shape[1:3]
-        if self.size is not None and self.size != (width, height):
-            frames = np.stack(
-                [
-                    cv2.resize(frame, self.size, interpolation=cv2.INTER_CUBIC)
-                    for frame in frames
-                ]
-            )
-        return SimpleNamespace(asnumpy=lambda: frames)
-
-
-class FrameArrayInit:
-    """Take the place of the test pipeline's decord opening step for frames
-    in memory: the sampling and decoding steps after it run unchanged.
-
-    Required Keys:
-
-        - frame_array (np.ndarray): ``(T, H, W, 3)`` uint8 RGB.
-        - filename (the video's name, for messages)
-
-    Added Keys:
-
-        - video_reader
-        - total_frames (int)
-
-    Arrays carry no frame rate, so ``avg_fps`` is not added.
-
-    Args:
-        resize (tuple[int, int], optional): ``(width, height)`` of the
-            frames read, as ``DecordVideoInit``'s. Defaults to None.
-        min_frames (int): Fewer frames than this is an error. Defaults to 1.
-    """
-
-    def __init__(
-        self, resize: Optional[Sequence[int]] = None, min_frames: int = 1
-    ) -> None:
-        self.resize = None if resize is None else tuple(int(v) for v in resize)
-        self.min_frames = min_frames
-
-    def __call__(self, results: Dict) -> Dict:
-        frames = results.pop('frame_array')
-        if len(frames) < self.min_frames:
-            raise VideoReadError(
-                results['filename'],
-                f'has {len(frames)} frames, fewer than '
-                f'min_frames={self.min_frames}',
-            )
-        results['video_reader'] = _FrameArrayReader(frames, self.resize)
-        results['total_frames'] = len(frames)
-        return results
-
-    def __repr__(self) -> str:
-        return (
-            f'{self.__class__.__name__}(resize={self.resize}, '
-            f'min_frames={self.min_frames})'
-        )
-
-
 def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
     """``test_pipeline`` with its decord opening step replaced by
-    :class:`FrameArrayInit` (same ``resize`` and ``min_frames``).
+    :class:`~vidcap_mm.datasets.FrameArrayInit` (same ``resize`` and
+    ``min_frames``).
 
     Raises:
         ValueError: If the pipeline has no such step.
@@ -376,8 +129,10 @@ def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
     steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
     for i, step in enumerate(steps):
         if step.get('type') in _DECORD_INITS:
-            steps[i] = FrameArrayInit(
-                step.get('resize'), step.get('min_frames', 1)
+            steps[i] = dict(
+                type='FrameArrayInit',
+                resize=step.get('resize'),
+                min_frames=step.get('min_frames', 1),
             )
             return steps
     raise ValueError(

@@ -1,7 +1,12 @@
 """Data transforms of vidcap_mm (registered in mmaction's TRANSFORMS)."""
 
 from .formatting import PackCaptionInputs
-from .loading import DecordVideoDecode, DecordVideoInit, VideoReadError
+from .loading import (
+    DecordVideoDecode,
+    DecordVideoInit,
+    FrameArrayInit,
+    VideoReadError,
+)
 from .sampling import EvenlySpacedSample, HeadTailSample
 from .text import SEED_PUNCTUATION, CleanCaptionText, clean_caption
 
@@ -9,6 +14,7 @@ __all__ = [
     'PackCaptionInputs',
     'DecordVideoInit',
     'DecordVideoDecode',
+    'FrameArrayInit',
     'VideoReadError',
     'HeadTailSample',
     'EvenlySpacedSample',

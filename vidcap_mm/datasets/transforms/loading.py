@@ -1,11 +1,13 @@
 """Video opening and frame decoding with decord, with errors that name the
-file."""
+file; frames already in memory open through the same reader interface."""
 
 import os
 import re
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Dict, Optional, Sequence, Tuple
 
+import cv2
 import decord
 import numpy as np
 from mmaction.registry import TRANSFORMS
@@ -280,3 +282,102 @@ class DecordVideoDecode(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}()'
+
+
+class FrameArrayReader:
+    """Frames in memory behind the part of decord's ``VideoReader`` that
+    the decode transforms use (``len``, ``get_batch(...).asnumpy()``).
+
+    Frames are scaled to ``size`` when read, with bicubic interpolation
+    like decord's (ffmpeg's scaler in its default mode): values can differ
+    from a decoded file's by a few levels.
+
+    Args:
+        frames (np.ndarray): ``(T, H, W, 3)`` uint8 RGB.
+        size (tuple[int, int], optional): ``(width, height)`` of the frames
+            read; None keeps theirs.
+    """
+
+    def __init__(
+        self, frames: np.ndarray, size: Optional[Tuple[int, int]]
+    ) -> None:
+        self.frames = frames
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def get_batch(self, indices: Sequence[int]) -> SimpleNamespace:
+        frames = self.frames[np.asarray(indices, dtype=np.int64)]
+        height, width = frames.shape[1:3]
+        if self.size is not None and self.size != (width, height):
+            frames = np.stack(
+                [
+                    cv2.resize(frame, self.size, interpolation=cv2.INTER_CUBIC)
+                    for frame in frames
+                ]
+            )
+        return SimpleNamespace(asnumpy=lambda: frames)
+
+
+@TRANSFORMS.register_module()
+class FrameArrayInit(BaseTransform):
+    """Open frames in memory as :class:`DecordVideoInit` opens a file, so
+    that the sampling and decoding transforms after it run unchanged
+    (``DecordVideoDecode``, and mmaction's ``DecordDecode``, which reads
+    the same reader interface).
+
+    The inference API puts it in place of a test pipeline's opening step
+    to caption arrays (``caption_videos(model, frames)``).
+
+    Required Keys:
+
+        - frame_array (np.ndarray): ``(T, H, W, 3)`` uint8 RGB.
+        - filename (the video's name, for messages)
+
+    Added Keys:
+
+        - video_reader (:class:`FrameArrayReader`)
+        - total_frames (int)
+
+    Removed Keys:
+
+        - frame_array
+
+    Arrays carry no frame rate, so ``avg_fps`` is not added.
+
+    Args:
+        resize (tuple[int, int], optional): ``(width, height)`` of the
+            frames read, as ``DecordVideoInit``'s. Defaults to None.
+        min_frames (int): Fewer frames than this is an error. Defaults to 1.
+    """
+
+    def __init__(
+        self, resize: Optional[Sequence[int]] = None, min_frames: int = 1
+    ) -> None:
+        self.resize = None if resize is None else tuple(int(v) for v in resize)
+        self.min_frames = min_frames
+
+    def transform(self, results: Dict) -> Dict:
+        """Wrap ``results['frame_array']`` in a reader.
+
+        Raises:
+            VideoReadError: If the array has fewer than ``min_frames``
+                frames.
+        """
+        frames = results.pop('frame_array')
+        if len(frames) < self.min_frames:
+            raise VideoReadError(
+                results['filename'],
+                f'has {len(frames)} frames, fewer than '
+                f'min_frames={self.min_frames}',
+            )
+        results['video_reader'] = FrameArrayReader(frames, self.resize)
+        results['total_frames'] = len(frames)
+        return results
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(resize={self.resize}, '
+            f'min_frames={self.min_frames})'
+        )
