@@ -9,7 +9,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 
 import vidcap_mm  # noqa: F401  (registers everything)
-from vidcap_mm.models.stand_ins import random_weights_model
+from vidcap_mm.models.stand_ins import random_weights_model, suppress_non_words
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LLM_KINDS = ('opt', 't5', 'vicuna')
@@ -59,13 +59,8 @@ def scst_captioner(kind='opt', parts=None, **objective):
     cfg = dict(type='SCSTObjective', num_candidates=2)
     cfg.update(objective)
     captioner = build_captioner(kind, objective=cfg, **(parts or {}))
-    head = captioner.head
-    vocab = head.language_model.get_input_embeddings().num_embeddings
-    special = set(head.tokenizer.all_special_ids) - {head.end_token_id}
-    unknown = range(len(head.tokenizer), vocab)
-    captioner.objective.generation_cfg.update(
-        max_new_tokens=5, suppress_tokens=sorted(special.union(unknown))
-    )
+    suppress_non_words(captioner, captioner.objective.generation_cfg)
+    captioner.objective.generation_cfg.update(max_new_tokens=5)
     return captioner
 
 

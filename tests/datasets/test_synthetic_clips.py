@@ -8,6 +8,7 @@ import cv2
 import decord
 import numpy as np
 import pytest
+from mmengine.config import Config
 
 from vidcap_mm.datasets.synthetic import (
     BACKGROUND_COLORS,
@@ -289,3 +290,23 @@ def test_cli(tmp_path, monkeypatch, capsys):
     )
     assert f'train: {out}' in capsys.readouterr().out
     assert len(os.listdir(out / 'videos')) == 4
+
+
+def test_tiny_model_configs_list_the_synthetic_words():
+    """The offline tokenizers' words come from the config; for the demo's
+    clips they must be the grammar's words, in its order (token ids)."""
+    for kind in ('opt', 't5', 'vicuna'):
+        cfg = Config.fromfile(
+            osp.join(
+                REPO_ROOT,
+                'configs',
+                '_base_',
+                'models',
+                f'tiny_blip2_{kind}.py',
+            )
+        )
+        assert tuple(cfg.model.tokenizer.words) == SYNTHETIC_VOCABULARY
+        if 'qformer_tokenizer' in cfg.model:
+            assert tuple(cfg.model.qformer_tokenizer.words) == (
+                SYNTHETIC_VOCABULARY
+            )

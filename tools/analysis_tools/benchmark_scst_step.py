@@ -35,12 +35,9 @@ Examples::
 """
 
 import argparse
-import copy
-import functools
 import os.path as osp
 import resource
 import time
-from collections import defaultdict
 
 import numpy as np
 import torch
@@ -49,9 +46,14 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 
 import vidcap_mm  # noqa: F401  (registers the model parts)
-from vidcap_mm.datasets.synthetic import SYNTHETIC_VOCABULARY
+from vidcap_mm.engine.phase_timer import PhaseTimer
 from vidcap_mm.evaluation import CiderDRewardTerm, SCSTReward
-from vidcap_mm.models.stand_ins import REAL_DIMENSIONS
+from vidcap_mm.models.stand_ins import (
+    random_references,
+    random_weights_model,
+    suppress_non_words,
+    tokenizer_words,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PHASES = ('visual tokens', 'generation', 'reward', 're-scoring', 'backward')
@@ -108,12 +110,9 @@ def model_cfg(args) -> dict:
         cfg['objective'] = objective
         return cfg
     on_gpu = args.device.startswith('cuda')
-    return dict(
+    model = dict(
         type='Blip2VideoCaptioner',
-        blip2_config=copy.deepcopy(
-            REAL_DIMENSIONS['Salesforce/blip2-flan-t5-xl']
-        ),
-        tokenizer=dict(style='t5'),
+        pretrained='Salesforce/blip2-flan-t5-xl',
         backbone=dict(
             type='Blip2VisionBackbone', dtype='float16' if on_gpu else None
         ),
@@ -125,54 +124,7 @@ def model_cfg(args) -> dict:
         ),
         objective=objective,
     )
-
-
-def word_only_generation(captioner) -> None:
-    """Let the random model write only words of its tokenizer."""
-    head = captioner.head
-    vocab = head.language_model.get_input_embeddings().num_embeddings
-    special = set(head.tokenizer.all_special_ids) - {head.end_token_id}
-    unknown = range(len(head.tokenizer), vocab)
-    captioner.objective.generation_cfg['suppress_tokens'] = sorted(
-        special.union(unknown)
-    )
-
-
-def reference_corpus(num_videos: int, refs: int, rng) -> dict:
-    words = np.array(SYNTHETIC_VOCABULARY)
-    return {
-        f'video{v}': [
-            ' '.join(rng.choice(words, int(rng.integers(5, 12))))
-            for _ in range(refs)
-        ]
-        for v in range(num_videos)
-    }
-
-
-class PhaseTimer:
-    """Wraps methods so that their wall time adds up per phase."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.totals = defaultdict(float)
-
-    def sync(self) -> None:
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-
-    def wrap(self, owner, name: str, phase: str) -> None:
-        method = getattr(owner, name)
-
-        @functools.wraps(method)
-        def timed(*args, **kwargs):
-            self.sync()
-            start = time.perf_counter()
-            result = method(*args, **kwargs)
-            self.sync()
-            self.totals[phase] += time.perf_counter() - start
-            return result
-
-        setattr(owner, name, timed)
+    return random_weights_model(model, 'real')
 
 
 def pycocoevalcap_reward_ms(captions, records, repeat: int = 3):
@@ -207,9 +159,14 @@ def main() -> None:
 
     build_start = time.perf_counter()
     captioner = MODELS.build(model_cfg(args)).to(device).train()
-    word_only_generation(captioner)
+    suppress_non_words(captioner, captioner.objective.generation_cfg)
     build_s = time.perf_counter() - build_start
-    corpus = reference_corpus(args.corpus_videos, args.refs, rng)
+    corpus = random_references(
+        tokenizer_words(captioner.head.tokenizer),
+        args.corpus_videos,
+        args.refs,
+        rng,
+    )
     reward_start = time.perf_counter()
     reward = SCSTReward([(CiderDRewardTerm(mode=args.reward), 1.0)])
     reward.prepare(corpus)
@@ -308,7 +265,7 @@ def main() -> None:
     print(
         "the seed's way (Java PTB + pycocoevalcap Cider, record captions): "
         f'{java_ms:.1f} ms per step; ours ({args.reward}) {ours_ms:.1f} ms, '
-        f'ratio {java_ms / ours_ms:.0f}; the seed\'s way would be '
+        f"ratio {java_ms / ours_ms:.0f}; the seed's way would be "
         f'{java_ms / (total_ms - ours_ms + java_ms):.1%} of this step'
     )
 

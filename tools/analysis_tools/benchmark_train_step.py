@@ -41,7 +41,6 @@ import copy
 import json
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
 
@@ -54,14 +53,13 @@ from mmengine.optim import build_optim_wrapper
 
 import vidcap_mm  # noqa: F401  (registers the model parts)
 from vidcap_mm.engine.launch import allow_tf32, use_amp
+from vidcap_mm.engine.phase_timer import PhaseTimer
 from vidcap_mm.models import FrameFeatureCache
-from vidcap_mm.models.stand_ins import random_weights_model
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scst_step import (  # noqa: E402
-    PhaseTimer,
-    reference_corpus,
-    word_only_generation,
+from vidcap_mm.models.stand_ins import (
+    random_references,
+    random_weights_model,
+    suppress_non_words,
+    tokenizer_words,
 )
 
 PHASES = ('ViT', 'Q-Former', 'LLM', 'backward', 'optimizer')
@@ -131,8 +129,13 @@ def build_model(cfg: Config, args, device: torch.device):
     if model.objective is not None:
         from vidcap_mm.evaluation import CiderDRewardTerm, SCSTReward
 
-        word_only_generation(model)
-        corpus = reference_corpus(1000, 20, np.random.default_rng(args.seed))
+        suppress_non_words(model, model.objective.generation_cfg)
+        corpus = random_references(
+            tokenizer_words(model.head.tokenizer),
+            1000,
+            20,
+            np.random.default_rng(args.seed),
+        )
         reward = SCSTReward([(CiderDRewardTerm(), 1.0)])
         reward.prepare(corpus)
         model.objective.set_reward(reward)

@@ -8,16 +8,20 @@ Benchmarks and tests run without a model hub, so they replace a config's
 * ``'tiny'``: the tiny model of ``configs/_base_/models/tiny_blip2_<llm>.py``
   of the same LLM family, for runs in seconds on CPU.
 
-Tokenizers become offline word-level tokenizers of the family's
-special-token convention (:func:`~vidcap_mm.models.build_word_tokenizer`).
+Tokenizers become the offline word-level tokenizers of the tiny config of
+the family (its special-token convention and its words,
+:func:`~vidcap_mm.models.build_word_tokenizer`), at either size.
 Everything else of the config (prompt, LoRA, dtypes, objective, generation)
-is kept.
+is kept. A random stand-in writes only its tokenizer's words when asked
+(:func:`suppress_non_words`), and :func:`random_references` gives its
+reward a corpus of such words.
 """
 
 import copy
 import os.path as osp
-from typing import Optional
+from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 from mmengine.config import Config
 
 # LLM family of a checkpoint, from its model id or directory name (checked
@@ -123,7 +127,6 @@ REAL_DIMENSIONS = {
         num_query_tokens=32,
     ),
 }
-_TOKENIZER_STYLES = {'t5': 't5', 'opt': 'opt', 'vicuna': 'llama'}
 
 
 def llm_family(pretrained: str) -> str:
@@ -156,7 +159,8 @@ def random_weights_model(
         size (str): ``'real'`` (the checkpoint's dimensions; only the
             model ids of :data:`REAL_DIMENSIONS`) or ``'tiny'``.
         configs_dir (str, optional): Where ``_base_/models/tiny_blip2_*.py``
-            lie. Defaults to the repository's ``configs/``.
+            lie (the tokenizers of both sizes come from there). Defaults to
+            the repository's ``configs/``.
 
     Returns:
         dict: The model config.
@@ -166,39 +170,86 @@ def random_weights_model(
     if pretrained is None:
         return model
     family = llm_family(pretrained)
-    if size == 'tiny':
-        path = osp.join(
-            configs_dir or default_configs_dir(),
-            '_base_',
-            'models',
-            f'tiny_blip2_{family}.py',
-        )
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'No tiny {family} model config at {path}: the tiny '
-                'stand-ins are read from the repository (give '
-                'configs_dir=).'
-            )
-        tiny = Config.fromfile(path).model.to_dict()
-        stand_in = {
-            k: tiny[k]
-            for k in ('blip2_config', 'tokenizer', 'qformer_tokenizer')
-            if k in tiny
-        }
-    elif size == 'real':
-        if pretrained not in REAL_DIMENSIONS:
-            raise ValueError(
-                f'No known dimensions for pretrained={pretrained!r}; known: '
-                f'{sorted(REAL_DIMENSIONS)}.'
-            )
-        stand_in = dict(
-            blip2_config=copy.deepcopy(REAL_DIMENSIONS[pretrained]),
-            tokenizer=dict(style=_TOKENIZER_STYLES[family]),
-        )
-        if family == 'vicuna':
-            stand_in['qformer_tokenizer'] = dict(style='bert')
-    else:
+    if size not in ('real', 'tiny'):
         raise ValueError(f"size must be 'real' or 'tiny', got {size!r}.")
+    if size == 'real' and pretrained not in REAL_DIMENSIONS:
+        raise ValueError(
+            f'No known dimensions for pretrained={pretrained!r}; known: '
+            f'{sorted(REAL_DIMENSIONS)}.'
+        )
+    path = osp.join(
+        configs_dir or default_configs_dir(),
+        '_base_',
+        'models',
+        f'tiny_blip2_{family}.py',
+    )
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'No tiny {family} model config at {path}: the stand-ins take '
+            'their offline tokenizers (and, tiny, their dimensions) from the '
+            'repository (give configs_dir=).'
+        )
+    tiny = Config.fromfile(path).model.to_dict()
+    stand_in = {
+        k: tiny[k]
+        for k in ('blip2_config', 'tokenizer', 'qformer_tokenizer')
+        if k in tiny
+    }
+    if size == 'real':
+        stand_in['blip2_config'] = copy.deepcopy(REAL_DIMENSIONS[pretrained])
     model['pretrained'] = None
     model.update(stand_in)
     return model
+
+
+def tokenizer_words(tokenizer) -> List[str]:
+    """The words of an offline word-level tokenizer, in id order: no
+    special token, no newline (OPT's end of caption)."""
+    vocab = tokenizer.get_vocab()
+    special = set(tokenizer.all_special_tokens)
+    return [
+        token
+        for token in sorted(vocab, key=vocab.get)
+        if token not in special and token.strip()
+    ]
+
+
+def suppress_non_words(captioner, generation_cfg: dict) -> None:
+    """Let a random stand-in generate only words of its tokenizer.
+
+    A random model mostly writes special tokens (which decode to nothing)
+    or ids the small tokenizer lacks; this adds the ids of both, but the
+    head's end of caption, to ``generation_cfg['suppress_tokens']``.
+
+    Args:
+        captioner (Blip2VideoCaptioner): The stand-in.
+        generation_cfg (dict): The generation settings to change in place,
+            e.g. its SCST objective's or its head's.
+    """
+    head = captioner.head
+    vocab = head.language_model.get_input_embeddings().num_embeddings
+    special = set(head.tokenizer.all_special_ids) - {head.end_token_id}
+    unknown = range(len(head.tokenizer), vocab)
+    generation_cfg['suppress_tokens'] = sorted(special.union(unknown))
+
+
+def random_references(
+    words: Sequence[str], num_videos: int, refs: int, rng
+) -> Dict[str, List[str]]:
+    """A reference corpus of random captions (5 to 11 of ``words``) for
+    ``video0`` ... , e.g. for the SCST reward of a benchmark.
+
+    Args:
+        words (Sequence[str]): The words to draw.
+        num_videos (int): Videos.
+        refs (int): References per video.
+        rng (np.random.Generator): The random generator.
+    """
+    words = np.array(words)
+    return {
+        f'video{v}': [
+            ' '.join(rng.choice(words, int(rng.integers(5, 12))))
+            for _ in range(refs)
+        ]
+        for v in range(num_videos)
+    }

@@ -3,12 +3,13 @@
 Real runs load the tokenizer of the BLIP-2 checkpoint
 (``AutoTokenizer.from_pretrained``). Tests and the CPU demo have no model hub,
 so they use a word-level tokenizer built with the ``tokenizers`` library over
-a small vocabulary. It follows the special-token conventions of the LLM family
-it stands in for, so that the caption head's prompt, padding and
-end-of-caption logic runs exactly as it would with the real tokenizer.
+a small vocabulary that the config lists (``tokenizer=dict(words=[...])``).
+It follows the special-token conventions of the LLM family it stands in for,
+so that the caption head's prompt, padding and end-of-caption logic runs
+exactly as it would with the real tokenizer.
 """
 
-from typing import Iterable, Optional
+from typing import Iterable
 
 from tokenizers import (
     Regex,
@@ -65,7 +66,7 @@ _STYLES = {
 
 
 def build_word_tokenizer(
-    words: Optional[Iterable[str]] = None,
+    words: Iterable[str],
     style: str = 'opt',
     extra_tokens: Iterable[str] = ('\n',),
 ) -> PreTrainedTokenizerFast:
@@ -75,8 +76,9 @@ def build_word_tokenizer(
     own because OPT's captions end with ``'\\n'``.
 
     Args:
-        words (Iterable[str], optional): The vocabulary. Defaults to the
-            words of the synthetic clip set.
+        words (Iterable[str]): The vocabulary, e.g. the words of the
+            captions a config trains on (the tiny model configs list the
+            synthetic clips' words).
         style (str): Special-token convention: ``'opt'``, ``'t5'``,
             ``'llama'`` or ``'bert'``.
         extra_tokens (Iterable[str]): Tokens appended after the words:
@@ -91,10 +93,6 @@ def build_word_tokenizer(
             f'Unknown tokenizer style {style!r}; expected one '
             f'of {sorted(_STYLES)}.'
         )
-    if words is None:
-        from vidcap_mm.datasets.synthetic import SYNTHETIC_VOCABULARY
-
-        words = SYNTHETIC_VOCABULARY
     spec = _STYLES[style]
     tokens = list(spec['specials'])
     for token in list(words) + list(extra_tokens):

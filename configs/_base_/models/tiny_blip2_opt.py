@@ -21,6 +21,14 @@ tiny_qformer = dict(
     encoder_hidden_size=32,
     cross_attention_frequency=1,
 )
+# The offline word-level tokenizer's words: those of the synthetic clips'
+# captions (`vidcap_mm.datasets.synthetic.SYNTHETIC_VOCABULARY`, which a test
+# holds this list to), in that order, so that token ids stay the same.
+tokenizer_words = [
+    'a', 'and', 'are', 'background', 'black', 'blue', 'circle', 'gray',
+    'green', 'is', 'on', 'over', 'red', 'square', 'there', 'triangle',
+    'white', 'with', 'yellow',
+]  # fmt: skip
 model = dict(
     type='Blip2VideoCaptioner',
     blip2_config=dict(
@@ -42,7 +50,7 @@ model = dict(
         num_query_tokens=8,
         image_token_index=127,
     ),
-    tokenizer=dict(style='opt'),
+    tokenizer=dict(style='opt', words=tokenizer_words),
     backbone=dict(type='Blip2VisionBackbone'),
     neck=dict(type='QFormerFusionNeck', fusion='concat'),
     head=dict(

@@ -23,7 +23,7 @@ model = dict(
         ),
     ),
     tokenizer=dict(style='llama'),
-    qformer_tokenizer=dict(style='bert'),
+    qformer_tokenizer=dict(style='bert', words=_base_.tokenizer_words),
     neck=dict(instruction=instruction),
     head=dict(prompt=instruction, end_of_caption=None),
 )
