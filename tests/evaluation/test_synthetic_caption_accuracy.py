@@ -132,3 +132,44 @@ def test_missing_fields():
 
 def test_no_results():
     assert SyntheticCaptionAccuracy().compute_metrics([]) == {}
+
+
+def test_default_parser_is_the_registered_grammar():
+    from vidcap_mm.datasets.synthetic import parse_caption
+
+    assert SyntheticCaptionAccuracy().parser is parse_caption
+    built = METRICS.build(
+        dict(type='SyntheticCaptionAccuracy', parser='parse_synthetic_caption')
+    )
+    assert built.parser is parse_caption
+
+
+def test_a_parser_handed_in_decides():
+    """Another grammar: the last word is the background, the rest one
+    shape. The metric reads both sides with it and knows no grammar."""
+
+    def last_word_background(caption):
+        words = caption.split()
+        if len(words) < 2:
+            return None
+        return ClipContent(((' '.join(words[:-1]), 'shape'),), words[-1])
+
+    metric = SyntheticCaptionAccuracy(parser=last_word_background)
+    predictions = ['big dot sky', 'big dot sea', 'dot', 'small dot sky']
+    metric.process(
+        None,
+        [
+            dict(video_id=i, pred_caption=p, gt_captions=['big dot sky'])
+            for i, p in enumerate(predictions)
+        ],
+    )
+    assert metric.evaluate(4) == {
+        'synthetic/accuracy': 0.25,
+        'synthetic/objects_accuracy': 0.5,
+        'synthetic/background_accuracy': 0.5,
+    }
+
+
+def test_unknown_parser_name_is_refused():
+    with pytest.raises(ValueError, match="no function 'nope' in mmaction"):
+        SyntheticCaptionAccuracy(parser='nope')

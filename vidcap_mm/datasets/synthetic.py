@@ -11,7 +11,11 @@ The clips are mp4 files written by OpenCV (fourcc ``mp4v``, readable by
 decord) with annotations in the LAVIS JSON layout read by
 :class:`~vidcap_mm.datasets.VideoCaptionDataset`. Captions use the small
 word list :data:`SYNTHETIC_VOCABULARY`, so a word-level tokenizer built from
-it covers them.
+it covers them (the tiny model configs list these words).
+
+This module is the one place that knows the synthetic grammar (its
+vocabulary, phrasings and parser); the model and the metric are handed what
+they need by the configs.
 """
 
 import itertools
@@ -24,6 +28,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import decord
 import numpy as np
+from mmaction.registry import TASK_UTILS
 
 # RGB values far apart from each other so that a shape's colour survives
 # mp4 compression and is recovered by nearest-colour lookup. Every shape
@@ -137,6 +142,7 @@ def _parse_objects(text: str) -> Optional[Tuple[Tuple[str, str], ...]]:
     return tuple(sorted(objects))
 
 
+@TASK_UTILS.register_module(name='parse_synthetic_caption')
 def parse_caption(caption: str) -> Optional[ClipContent]:
     """Read back what a caption of the synthetic grammar says a clip shows.
 
@@ -148,6 +154,11 @@ def parse_caption(caption: str) -> Optional[ClipContent]:
     spaces and one final full stop are ignored. Anything else (a third
     shape, two shapes of one colour, "is" with two shapes, a word outside
     the grammar, a sentence cut short) is not read.
+
+    Registered in mmaction's ``TASK_UTILS`` registry as
+    ``'parse_synthetic_caption'``, the parser
+    :class:`~vidcap_mm.evaluation.SyntheticCaptionAccuracy` reads captions
+    with.
 
     Args:
         caption (str): A reference or predicted caption.

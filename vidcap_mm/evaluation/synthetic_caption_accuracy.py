@@ -4,20 +4,28 @@ BLEU or CIDEr reward a caption for the n-grams it shares with the
 references, and on the synthetic set almost every n-gram is template
 wording: a caption with the wrong shape still scores well. This metric
 reads the content back out of each caption with the grammar that wrote the
-references (:func:`~vidcap_mm.datasets.synthetic.parse_caption`) and counts
-a caption as right only when it names exactly the clip's shapes, their
-colours and the background.
+references and counts a caption as right only when it names exactly the
+clip's shapes, their colours and the background.
+
+The grammar is not imported here: the metric is handed its parser, by
+default the one the synthetic clips register
+(``'parse_synthetic_caption'`` in mmaction's ``TASK_UTILS`` registry,
+:func:`vidcap_mm.datasets.synthetic.parse_caption`).
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from mmaction.registry import METRICS
+from mmaction.registry import METRICS, TASK_UTILS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from ..datasets.synthetic import ClipContent, parse_caption
 from .caption_metric import caption_fields
+
+#: What a parser reads out of a caption: an object with ``objects`` (the
+#: coloured shapes, in a canonical order) and ``background``, or None for a
+#: caption outside the grammar.
+CaptionParser = Callable[[str], Optional[Any]]
 
 
 @METRICS.register_module()
@@ -41,6 +49,10 @@ class SyntheticCaptionAccuracy(BaseMetric):
     ``synthetic`` by default (``synthetic/accuracy``).
 
     Args:
+        parser (str | Callable): Reads a caption's content: a function
+            name in mmaction's ``TASK_UTILS`` registry or the function itself
+            (see :data:`CaptionParser`). Defaults to
+            ``'parse_synthetic_caption'``, the synthetic clips' grammar.
         collect_device (str): Device used to collect results across ranks,
             'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to
@@ -51,6 +63,26 @@ class SyntheticCaptionAccuracy(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'synthetic'
+
+    def __init__(
+        self,
+        parser: Union[str, CaptionParser] = 'parse_synthetic_caption',
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+        collect_dir: Optional[str] = None,
+    ) -> None:
+        super().__init__(collect_device, prefix, collect_dir)
+        if isinstance(parser, str):
+            found = TASK_UTILS.get(parser)
+            if found is None:
+                raise ValueError(
+                    f'SyntheticCaptionAccuracy: no function {parser!r} in '
+                    "mmaction's TASK_UTILS registry (import the module that "
+                    'registers it; vidcap_mm registers '
+                    "'parse_synthetic_caption')."
+                )
+            parser = found
+        self.parser = parser
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store ``(video_id, objects right, background right)`` per sample.
@@ -73,7 +105,7 @@ class SyntheticCaptionAccuracy(BaseMetric):
                 sample, 'SyntheticCaptionAccuracy'
             )
             truth = self._content_of(video_id, refs)
-            predicted = parse_caption(pred)
+            predicted = self.parser(pred)
             # Verdicts, not contents: MMEngine turns named tuples into plain
             # ones when it collects results.
             if predicted is None:
@@ -85,8 +117,7 @@ class SyntheticCaptionAccuracy(BaseMetric):
                 )
             self.results.append((video_id, *verdict))
 
-    @staticmethod
-    def _content_of(video_id: Any, references: Sequence[str]) -> ClipContent:
+    def _content_of(self, video_id: Any, references: Sequence[str]) -> Any:
         """The one content all references of a video describe."""
         if isinstance(references, str) or not references:
             raise ValueError(
@@ -95,7 +126,7 @@ class SyntheticCaptionAccuracy(BaseMetric):
             )
         contents = []
         for reference in references:
-            content = parse_caption(reference)
+            content = self.parser(reference)
             if content is None:
                 raise ValueError(
                     f'SyntheticCaptionAccuracy: video {video_id!r}: '

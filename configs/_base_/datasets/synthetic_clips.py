@@ -59,9 +59,10 @@ test_dataloader = dict(
 
 # BLEU or CIDEr barely move when a caption names the wrong shape (almost
 # every n-gram is template wording): SyntheticCaptionAccuracy counts the
-# captions that name the clip's shapes, colours and background.
+# captions that name the clip's shapes, colours and background, as the
+# clips' grammar reads them (vidcap_mm/datasets/synthetic.py).
 val_evaluator = [
     dict(type='CaptionMetric'),
-    dict(type='SyntheticCaptionAccuracy'),
+    dict(type='SyntheticCaptionAccuracy', parser='parse_synthetic_caption'),
 ]
 test_evaluator = val_evaluator
