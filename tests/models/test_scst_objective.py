@@ -403,6 +403,58 @@ def test_each_reward_terms_mean_is_logged():
     assert out['reward_mean'].item() == pytest.approx((7.5 + 1.25) / 2 + 1.5)
 
 
+def test_discriminability_has_its_closed_form():
+    """Clips that show one word each and a contrastive model whose
+    embeddings are the words' axes: a caption's cosine with its clip is 1
+    when it names the clip's word, else 0."""
+    from tests.models.test_caption_contrastive_loss import (
+        TEMPERATURE,
+        clips_showing,
+        identity_loss,
+    )
+
+    retrieval, tokenizer = identity_loss(['red', 'blue', 'green'])
+    clips = clips_showing(tokenizer, ['red', 'blue', 'green'])
+    # Two captions per clip: clip 0 'red', 'blue'; clip 1 'blue', '';
+    # clip 2 'red', 'green'.
+    captions = ['red', 'blue', 'blue', '', 'red', 'green']
+    values = SCSTObjective.discriminability(retrieval, clips, captions)
+    e = math.exp(1 / TEMPERATURE)
+    right, wrong = math.log(e / (e + 2)), math.log(1 / (e + 2))
+    assert values == pytest.approx([right, wrong, right, 0, wrong, right])
+
+
+def test_discriminability_and_xe_anchor_in_a_step():
+    captioner = scst_captioner(
+        'opt',
+        parts=dict(contrastive_loss=dict(type='CaptionContrastiveLoss')),
+        discriminability_weight=2.0,
+        xe_weight=0.5,
+    ).eval()
+    head = captioner.head
+    captioner.objective.set_reward(lambda c, s: np.zeros(len(c)))
+    head.generate = FixedGeneration(head, CANDIDATES)
+    video = torch.randn(2, 2, 3, 32, 32)
+    samples = samples_for(['v0', 'v1'], ['a red circle', 'a blue square'])
+    out = captioner(video, samples, mode='loss')
+    with torch.no_grad():
+        visual = captioner.extract_feat(video)
+        expected = SCSTObjective.discriminability(
+            captioner.contrastive_loss, visual, CANDIDATES
+        )
+        xe = head.loss(visual, samples)['loss_caption']
+    assert out['reward_discriminability'].item() == pytest.approx(
+        expected.mean()
+    )
+    assert out['reward_mean'].item() == pytest.approx(2.0 * expected.mean())
+    assert out['loss_xe'].item() == pytest.approx(0.5 * xe.item(), rel=1e-6)
+    # Without a contrastive model there is nothing to score with.
+    plain = scst_captioner('opt', discriminability_weight=1.0)
+    plain.objective.set_reward(lambda c, s: np.zeros(len(c)))
+    with pytest.raises(ValueError, match='contrastive_loss'):
+        plain(video, samples, mode='loss')
+
+
 def test_non_finite_reward_stops_with_the_captions():
     captioner = scst_captioner('opt').eval()
     head = captioner.head
@@ -460,6 +512,8 @@ def test_missing_reward_says_which_hook_to_add():
         (dict(score='max'), 'unknown score'),
         (dict(num_candidates=1), 'at least 2'),
         (dict(generation_cfg=dict(num_beams=3)), 'num_beams'),
+        (dict(xe_weight=-1), 'xe_weight must be >= 0'),
+        (dict(discriminability_weight=float('nan')), 'must be >= 0'),
     ],
 )
 def test_bad_objective_config_is_rejected(kwargs, match):

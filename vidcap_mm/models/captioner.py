@@ -167,7 +167,10 @@ class Blip2VideoCaptioner(BaseModel):
             losses = self.head.loss(visual_embeds, data_samples)
         else:
             losses = self.objective.loss(
-                self.head, visual_embeds, data_samples
+                self.head,
+                visual_embeds,
+                data_samples,
+                retrieval=self.contrastive_loss,
             )
         if self.contrastive_loss is not None:
             captions = [s.gt_caption for s in data_samples]

@@ -74,6 +74,17 @@ class SCSTObjective:
             sampling). ``num_beams``, ``num_return_sequences`` and
             ``do_sample`` follow from ``candidates`` and
             ``num_candidates``.
+        xe_weight (float): Adds ``xe_weight`` times the head's
+            cross-entropy of the clips' training captions, logged as
+            ``loss_xe`` (an anchor to the references; the seed has none).
+            Defaults to 0.
+        discriminability_weight (float): Adds to each caption's reward
+            ``discriminability_weight`` times the log-probability that the
+            captioner's contrastive model retrieves the caption's own clip
+            among the batch's clips (Luo et al. 2018's discriminability
+            objective): a reward for naming what tells the clip apart,
+            logged as ``reward_discriminability``. Needs the captioner's
+            ``contrastive_loss``. The seed has none. Defaults to 0.
     """
 
     CANDIDATES = ('beam', 'sample')
@@ -87,6 +98,8 @@ class SCSTObjective:
         baseline: str = 'beam_mean',
         score: str = 'mean',
         generation_cfg: Optional[dict] = None,
+        xe_weight: float = 0.0,
+        discriminability_weight: float = 0.0,
     ) -> None:
         for name, value, allowed in (
             ('candidates', candidates, self.CANDIDATES),
@@ -123,6 +136,16 @@ class SCSTObjective:
         if candidates == 'sample':
             self.generation_cfg.update(temperature=1.0, top_k=0, top_p=1.0)
         self.generation_cfg.update(generation_cfg or {})
+        for name, value in (
+            ('xe_weight', xe_weight),
+            ('discriminability_weight', discriminability_weight),
+        ):
+            if not value >= 0:
+                raise ValueError(
+                    f'SCSTObjective: {name} must be >= 0, got {value!r}.'
+                )
+        self.xe_weight = float(xe_weight)
+        self.discriminability_weight = float(discriminability_weight)
         self.reward: Optional[RewardFn] = None
         #: The runner's iteration, for messages (set by the reward hook).
         self.iteration: Optional[int] = None
@@ -132,7 +155,9 @@ class SCSTObjective:
             f'{self.__class__.__name__}(num_candidates='
             f'{self.num_candidates}, candidates={self.candidates!r}, '
             f'baseline={self.baseline!r}, score={self.score!r}, '
-            f'generation_cfg={self.generation_cfg})'
+            f'generation_cfg={self.generation_cfg}, '
+            f'xe_weight={self.xe_weight}, '
+            f'discriminability_weight={self.discriminability_weight})'
         )
 
     def set_reward(self, reward: RewardFn) -> None:
@@ -201,6 +226,39 @@ class SCSTObjective:
         reward has terms (:class:`~vidcap_mm.evaluation.SCSTReward`)."""
         return dict(getattr(self.reward, 'last_means', None) or {})
 
+    @staticmethod
+    def discriminability(
+        retrieval, visual_embeds: torch.Tensor, captions: List[str]
+    ) -> np.ndarray:
+        """Log-probability of retrieving each caption's own clip.
+
+        Args:
+            retrieval (CaptionContrastiveLoss): Embeds clips and captions
+                (``embed_visual``, ``embed_captions``, ``temperature``).
+            visual_embeds (torch.Tensor): ``(B, L, D)``, the batch's clips.
+            captions (list[str]): ``B * n`` captions, the n of clip b at
+                rows ``b*n ... b*n + n - 1``.
+
+        Returns:
+            np.ndarray: ``(B * n,)`` values <= 0; 0 for an empty caption.
+        """
+        batch = visual_embeds.size(0)
+        n = len(captions) // batch
+        values = np.zeros(len(captions), dtype=np.float64)
+        written = [i for i, c in enumerate(captions) if c]
+        if not written:
+            return values
+        with torch.no_grad():
+            clips = retrieval.embed_visual(visual_embeds)
+            text = retrieval.embed_captions([captions[i] for i in written])
+            log_probs = torch.log_softmax(
+                text @ clips.T / retrieval.temperature, dim=1
+            )
+            own = torch.tensor([i // n for i in written], device=clips.device)
+            picked = log_probs.gather(1, own[:, None])[:, 0]
+        values[written] = picked.double().cpu().numpy()
+        return values
+
     def advantages(
         self, rewards: np.ndarray, greedy_rewards: Optional[np.ndarray] = None
     ) -> np.ndarray:
@@ -260,7 +318,11 @@ class SCSTObjective:
         return -(score * advantage).mean(), score
 
     def loss(
-        self, head, visual_embeds: torch.Tensor, data_samples: Sequence
+        self,
+        head,
+        visual_embeds: torch.Tensor,
+        data_samples: Sequence,
+        retrieval=None,
     ) -> Dict[str, torch.Tensor]:
         """One SCST step's loss and statistics.
 
@@ -271,25 +333,47 @@ class SCSTObjective:
                 neck, with gradient.
             data_samples (Sequence[ActionDataSample]): The B clips' samples
                 (handed to the reward: video ids, the record's caption).
+            retrieval (CaptionContrastiveLoss, optional): The captioner's
+                contrastive model, for ``discriminability_weight``.
 
         Returns:
             dict: ``loss_scst`` and the logged statistics.
         """
+        if self.discriminability_weight and retrieval is None:
+            raise ValueError(
+                'SCSTObjective: discriminability_weight scores captions with '
+                "the captioner's contrastive model; set the captioner's "
+                "contrastive_loss=dict(type='CaptionContrastiveLoss') (with "
+                'loss_weight=0 to keep only its scoring) or set the weight '
+                'to 0.'
+            )
         batch, k = visual_embeds.size(0), self.num_candidates
         frozen = visual_embeds.detach()
         with torch.no_grad():
             token_ids = head.generate(frozen, **self.candidate_kwargs())
         captions = head.decode(token_ids)
         per_caption = [s for s in data_samples for _ in range(k)]
-        rewards = self.rewards(captions, per_caption).reshape(batch, k)
+        rewards = self.rewards(captions, per_caption)
         term_means = self.reward_term_means()
+        if self.discriminability_weight:
+            discriminability = self.discriminability(
+                retrieval, frozen, captions
+            )
+            term_means['discriminability'] = float(discriminability.mean())
+            rewards = rewards + self.discriminability_weight * discriminability
+        rewards = rewards.reshape(batch, k)
         greedy_rewards = None
         if self.baseline == 'greedy':
             with torch.no_grad():
                 greedy_ids = head.generate(frozen, **self.greedy_kwargs())
-            greedy_rewards = self.rewards(
-                head.decode(greedy_ids), list(data_samples)
-            )
+            greedy_captions = head.decode(greedy_ids)
+            greedy_rewards = self.rewards(greedy_captions, list(data_samples))
+            if self.discriminability_weight:
+                greedy_rewards = (
+                    greedy_rewards
+                    + self.discriminability_weight
+                    * self.discriminability(retrieval, frozen, greedy_captions)
+                )
         advantages = self.advantages(rewards, greedy_rewards)
         loss, scores = self.policy_loss(
             head, visual_embeds, head.generated_targets(token_ids), advantages
@@ -310,9 +394,14 @@ class SCSTObjective:
             caption_length=words.mean(),
             empty_share=(words == 0).mean(),
         )
-        if len(term_means) > 1:
+        if len(term_means) > 1 or self.discriminability_weight:
             stats.update({f'reward_{n}': v for n, v in term_means.items()})
         out = dict(loss_scst=loss)
+        if self.xe_weight:
+            out['loss_xe'] = (
+                self.xe_weight
+                * head.loss(visual_embeds, data_samples)['loss_caption']
+            )
         for name, value in stats.items():
             out[name] = torch.tensor(float(value), device=loss.device)
         return out
