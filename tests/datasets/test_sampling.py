@@ -71,6 +71,35 @@ def test_head_tail_odd_and_short():
     np.testing.assert_array_equal(_inds(HeadTailSample(2), 2), [0, 1])
 
 
+@pytest.mark.parametrize('num_frames', [1, 2, 3, 4, 5, 7, 8, 16])
+def test_head_tail_invariants(num_frames):
+    """For many seeds and lengths (1, 2, odd, shorter and longer than the
+    clip): every index lies in [0, total), sorted; the first
+    ``num_frames // 2`` come from the first half ``[0, total // 2)``, the
+    rest from the second ``[total // 2, total)``; a half that has enough
+    frames gives distinct ones."""
+    transform = HeadTailSample(num_frames)
+    head = num_frames // 2
+    for total in [*range(1, 41), 63, 97, 1000]:
+        middle = total // 2
+        for seed in range(20):
+            np.random.seed(seed)
+            inds = _inds(transform, total)
+            where = f'T={num_frames}, {total} frames, seed {seed}: {inds}'
+            assert inds.shape == (num_frames,) and inds.dtype == np.int64
+            assert ((0 <= inds) & (inds < total)).all(), where
+            assert (np.diff(inds) >= 0).all(), where
+            if total == 1:  # no first half: the one frame throughout
+                assert (inds == 0).all(), where
+                continue
+            assert (inds[:head] < middle).all(), where
+            assert (inds[head:] >= middle).all(), where
+            if middle >= head:
+                assert len(set(inds[:head])) == head, where
+            if total - middle >= num_frames - head:
+                assert len(set(inds[head:])) == num_frames - head, where
+
+
 def test_build_repr_and_errors():
     transform = TRANSFORMS.build(dict(type='HeadTailSample', num_frames=8))
     assert repr(transform) == 'HeadTailSample(num_frames=8)'
