@@ -10,6 +10,7 @@ from tests.helpers import REPO
 from vidcap_mm.engine.distributed import (
     cpu_model_wrapper_cfg,
     set_slurm_environment,
+    slurm_master_port,
 )
 from vidcap_mm.engine.launch import resolve_load_from, use_cpu_model_wrapper
 
@@ -45,6 +46,7 @@ def slurm_env(monkeypatch, tmp_path):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR'):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.delenv('MASTER_PORT', raising=False)
+    monkeypatch.delenv('SLURM_JOB_ID', raising=False)
     for key, value in SLURM_TASK.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv('PATH', str(tmp_path))
@@ -62,6 +64,7 @@ def test_slurm_environment_from_srun_and_scontrol(slurm_env, monkeypatch):
         slurm_env, 'echo "$@" > "${0%/*}/args"; ' 'printf "gpu07\\ngpu08\\n"'
     )
     monkeypatch.setenv('SLURM_NODELIST', 'gpu[07-08]')
+    monkeypatch.setenv('SLURM_JOB_ID', '4171234')
     set_slurm_environment()
     assert (slurm_env / 'args').read_text() == 'show hostnames gpu[07-08]\n'
     assert {k: os.environ[k] for k in TORCH_VARIABLES} == dict(
@@ -69,8 +72,27 @@ def test_slurm_environment_from_srun_and_scontrol(slurm_env, monkeypatch):
         WORLD_SIZE='4',
         LOCAL_RANK='1',
         MASTER_ADDR='gpu07',
-        MASTER_PORT='29500',
+        MASTER_PORT='21234',  # from the job id
     )
+
+
+def test_slurm_port_differs_between_jobs_unless_set(slurm_env, monkeypatch):
+    """Two jobs on one node take two ports; one without a job id takes
+    MMEngine's default; a MASTER_PORT of the user's is kept."""
+    assert slurm_master_port('4171234') == 21234
+    assert slurm_master_port('4171235') == 21235
+    assert slurm_master_port('9999') == 29999
+    assert slurm_master_port('10000') == 20000
+    assert slurm_master_port(None) == slurm_master_port('') == 29500
+    monkeypatch.setenv('SLURM_NODELIST', 'node3')
+    set_slurm_environment()
+    assert os.environ['MASTER_PORT'] == '29500'
+    monkeypatch.setenv('SLURM_JOB_ID', '77')
+    set_slurm_environment()  # set above by the first call: kept
+    assert os.environ['MASTER_PORT'] == '29500'
+    monkeypatch.delenv('MASTER_PORT')
+    set_slurm_environment()
+    assert os.environ['MASTER_PORT'] == '20077'
 
 
 def test_slurm_environment_without_scontrol(slurm_env, monkeypatch):

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -59,9 +60,9 @@ def set_slurm_environment() -> None:
     ``SLURM_NODELIST`` (``scontrol show hostnames``; a list naming one plain
     host needs no scontrol). MMEngine runs scontrol through a shell and
     would take the shell's "not found" message for a host name; setting
-    ``MASTER_ADDR`` here first keeps it from doing so. ``MASTER_PORT``
-    defaults to 29500, MMEngine's choice: jobs sharing a node must set
-    their own.
+    ``MASTER_ADDR`` here first keeps it from doing so. ``MASTER_PORT``,
+    unless set, comes from the job id (:func:`slurm_master_port`), so that
+    two jobs on one node do not both take MMEngine's 29500.
 
     Raises:
         RuntimeError: If a Slurm variable is missing, or the first host
@@ -85,7 +86,26 @@ def set_slurm_environment() -> None:
         os.environ['MASTER_ADDR'] = first_slurm_host(
             os.environ['SLURM_NODELIST']
         )
-    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ.setdefault(
+        'MASTER_PORT', str(slurm_master_port(os.environ.get('SLURM_JOB_ID')))
+    )
+
+
+def slurm_master_port(job_id: Optional[str]) -> int:
+    """The rendezvous port of a Slurm job: 20000 + the job id modulo
+    10000, or MMEngine's 29500 without a job id.
+
+    Every task of a job gets the same port, and jobs sharing a node get
+    different ones unless their ids differ by a multiple of 10000. The
+    ports lie below Linux's ephemeral range (32768-60999 by default), so
+    no outgoing connection holds one by chance.
+
+    Args:
+        job_id (str, optional): ``SLURM_JOB_ID``.
+    """
+    if not job_id or not job_id.isdigit():
+        return 29500
+    return 20000 + int(job_id) % 10000
 
 
 def first_slurm_host(node_list: str) -> str:
