@@ -84,10 +84,15 @@ def readme_files() -> dict:
 
 
 def write_csv(path, rows, header=('video', 'caption')):
+    """A CSV file; a row given as a string is written as it stands."""
     with open(path, 'w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f)
         writer.writerow(header)
-        writer.writerows(rows)
+        for row in rows:
+            if isinstance(row, str):
+                f.write(row + '\r\n')
+            else:
+                writer.writerow(row)
     return str(path)
 
 
@@ -279,6 +284,15 @@ def test_one_training_step(workspace, tmp_path):
             "gave it 'a'",
         ),
         ([], ('video', 'caption'), 'holds no records'),
+        (
+            # An unquoted comma: "onions" and " then fries them" would be
+            # two fields, the caption cut at the comma.
+            [('clip0.mp4', 'a pan'), 'clip0.mp4,onions, then fries them'],
+            ('video', 'caption'),
+            'line 3: 3 fields where the header (video,caption) has 2; a '
+            'field holding a comma must be quoted ("...", as spreadsheets '
+            'write it)',
+        ),
     ],
 )
 def test_malformed_csv_names_file_and_row(

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import Dict, List
 
 from vidcap_mm.datasets import AnnotationError, VideoCaptionDataset
-from vidcap_mm.datasets.caption_dataset import (
+from vidcap_mm.datasets.annotation_files import (
     load_caption_results,
     read_json_file,
 )

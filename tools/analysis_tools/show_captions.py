@@ -14,7 +14,7 @@ import argparse
 from typing import Dict, List
 
 from vidcap_mm.datasets import AnnotationError, VideoCaptionDataset
-from vidcap_mm.datasets.caption_dataset import load_caption_results
+from vidcap_mm.datasets.annotation_files import load_caption_results
 
 
 def parse_args() -> argparse.Namespace:

@@ -4,8 +4,8 @@ Importing this package registers the datasets, transforms and samplers into
 mmaction's ``DATASETS``, ``TRANSFORMS`` and ``DATA_SAMPLERS``.
 """
 
+from .annotation_files import AnnotationError, read_csv_records
 from .caption_dataset import (
-    AnnotationError,
     MSRVTTCaptionDataset,
     MSVDCaptionDataset,
     VATEXCaptionDataset,
@@ -33,6 +33,7 @@ __all__ = [
     'SampleRandomState',
     'EpochSeededSampler',
     'AnnotationError',
+    'read_csv_records',
     'RatioMixSampler',
     'PackCaptionInputs',
     'DecordVideoInit',

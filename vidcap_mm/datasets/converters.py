@@ -23,7 +23,7 @@ import re
 import warnings
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .caption_dataset import AnnotationError, file_not_found, read_json_file
+from .annotation_files import AnnotationError, file_not_found, read_json_file
 
 VideoEntry = Tuple[str, str, List[str]]
 Splits = Dict[str, List[VideoEntry]]
