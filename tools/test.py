@@ -11,6 +11,7 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
+    use_cpu_threads,
 )
 
 
@@ -103,6 +104,7 @@ def turn_on_visualization(cfg: Config, args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    use_cpu_threads(cfg, 'test_dataloader')
     build_runner(cfg).test()
 
 

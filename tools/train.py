@@ -19,6 +19,7 @@ from vidcap_mm.engine.launch import (
     apply_launch_arguments,
     build_runner,
     use_amp,
+    use_cpu_threads,
 )
 from vidcap_mm.engine.schedule_rescaling import rescale_schedule
 
@@ -165,6 +166,7 @@ def resolve_resume(cfg: Config, resume: str) -> None:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    use_cpu_threads(cfg, 'train_dataloader')
     build_runner(cfg).train()
 
 

@@ -162,3 +162,45 @@ def test_cpu_model_wrapper_per_runner():
     )
     with pytest.raises(ValueError, match="'DeepSpeedStrategy' needs a GPU"):
         use_cpu_model_wrapper(deepspeed)
+
+
+@pytest.mark.parametrize(
+    'cores, environ, workers, expected',
+    [
+        (2, {}, 2, 1),  # the demo: 2 cores, 2 loader workers
+        (16, {}, 4, 12),
+        (16, {'LOCAL_WORLD_SIZE': '2'}, 4, 4),  # torchrun, 2 processes
+        (16, {'SLURM_NTASKS_PER_NODE': '4(x2)'}, 2, 2),  # srun's form
+        (4, {'LOCAL_WORLD_SIZE': '4'}, 8, 1),
+    ],
+)
+def test_cpu_threads_share_the_cores(
+    monkeypatch, cores, environ, workers, expected
+):
+    """Without a GPU each process takes its share of the cores, less its
+    loader's workers; a GPU run, or an OMP_NUM_THREADS of the user's, is
+    left alone."""
+    from vidcap_mm.engine import launch
+
+    set_to = []
+    monkeypatch.setattr(launch.torch, 'set_num_threads', set_to.append)
+    monkeypatch.setattr(launch.torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(launch.os, 'sched_getaffinity', lambda _: range(cores))
+    for key in (
+        'OMP_NUM_THREADS',
+        'LOCAL_WORLD_SIZE',
+        'SLURM_NTASKS_PER_NODE',
+    ):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    cfg = Config(dict(train_dataloader=dict(num_workers=workers)))
+    assert launch.use_cpu_threads(cfg, 'train_dataloader') == expected
+    assert set_to == [expected]
+
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')
+    assert launch.use_cpu_threads(cfg, 'train_dataloader') is None
+    monkeypatch.delenv('OMP_NUM_THREADS')
+    monkeypatch.setattr(launch.torch.cuda, 'is_available', lambda: True)
+    assert launch.use_cpu_threads(cfg, 'train_dataloader') is None
+    assert set_to == [expected]
