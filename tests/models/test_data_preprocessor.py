@@ -12,13 +12,16 @@ from functools import lru_cache
 
 import pytest
 import torch
+from mmaction.models import ActionDataPreprocessor
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.structures import BaseDataElement
 from transformers import BlipImageProcessor
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 from tests.helpers import REPO
+from vidcap_mm.models import CaptionerDataPreprocessor
 
 MODEL_CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', '_base_', 'models', '*.py'))
@@ -96,3 +99,31 @@ def test_preprocessor_equals_blip_image_processor(
     assert ours.dtype == torch.float32
     assert ours.shape == (1, *reference.shape)
     torch.testing.assert_close(ours[0], reference, rtol=0, atol=1e-6)
+
+
+class _Copied(BaseDataElement):
+    """A data element that records how it was copied to the device."""
+
+    def to(self, *args, **kwargs):
+        self.set_field(kwargs, 'copy_options', field_type='metainfo')
+        return self
+
+
+def test_captioners_preprocessor_copies_without_blocking():
+    """The captioner's default preprocessor is mmaction's with MMEngine's
+    ``non_blocking``, which mmaction's own does not take: batches reach the
+    GPU without a host synchronisation. Off when asked, as in MMEngine."""
+    preprocessor = config_preprocessor(TINY_MODEL_CONFIG)
+    assert type(preprocessor) is CaptionerDataPreprocessor
+    assert isinstance(preprocessor, ActionDataPreprocessor)
+    sample = preprocessor.cast_data(dict(data_samples=[_Copied()]))
+    assert sample['data_samples'][0].copy_options == dict(non_blocking=True)
+
+    blocking = MODELS.build(
+        dict(type='CaptionerDataPreprocessor', non_blocking=False)
+    )
+    sample = blocking.cast_data(dict(data_samples=[_Copied()]))
+    assert sample['data_samples'][0].copy_options == dict(non_blocking=False)
+    plain = MODELS.build(dict(type='ActionDataPreprocessor'))
+    sample = plain.cast_data(dict(data_samples=[_Copied()]))
+    assert sample['data_samples'][0].copy_options == dict(non_blocking=False)

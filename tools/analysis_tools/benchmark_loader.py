@@ -2,11 +2,12 @@
 
 Ours: :class:`VideoCaptionDataset` with the seed's training pipeline from
 ``configs/_base_/datasets/msrvtt.py`` (decode at the model size, head-tail
-sampling, random resized crop, flip, caption cleaning), then
-``ActionDataPreprocessor`` normalising the batch. Plain: a per-sample
-decord loader doing the seed's work in each worker (open the file with
-decord's default threads, head-tail indices, decode at the model size,
-random resized crop with bicubic interpolation, flip, normalise to float).
+sampling, random resized crop, flip, caption cleaning), then the
+captioner's ``CaptionerDataPreprocessor`` normalising the batch. Plain: a
+per-sample decord loader doing the seed's work in each worker (open the
+file with decord's default threads, head-tail indices, decode at the model
+size, random resized crop with bicubic interpolation, flip, normalise to
+float).
 Both read the same clips with the same number of frames.
 
 By default the clips are copies of the real H.264 test clip
@@ -37,10 +38,9 @@ from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader, Dataset
 
 import vidcap_mm  # noqa: F401  (registers our classes)
+from vidcap_mm.models.data_preprocessor import CLIP_MEAN, CLIP_STD
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CLIP_MEAN = [122.770938, 116.7460125, 104.09373615]
-CLIP_STD = [68.5005327, 66.6321579, 70.32316305]
 
 
 class PlainDecordClips(Dataset):
@@ -222,14 +222,7 @@ def main():
         plain = PlainDecordClips(
             files, args.num_frames, args.size, args.plain_threads
         )
-        preprocessor = MODELS.build(
-            dict(
-                type='ActionDataPreprocessor',
-                mean=CLIP_MEAN,
-                std=CLIP_STD,
-                format_shape='NCHW',
-            )
-        )
+        preprocessor = MODELS.build(dict(type='CaptionerDataPreprocessor'))
 
         def ours_batch(batch):
             inputs = preprocessor(batch)['inputs']

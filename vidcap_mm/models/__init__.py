@@ -2,6 +2,7 @@ from .blip2_loading import load_blip2, load_tokenizer
 from .caption_contrastive_loss import CaptionContrastiveLoss
 from .caption_head import LLMCaptionHead
 from .captioner import Blip2VideoCaptioner
+from .data_preprocessor import CaptionerDataPreprocessor
 from .feature_cache import FeatureCacheError, FrameFeatureCache
 from .qformer_neck import QFormerFusionNeck
 from .scst_objective import SCSTError, SCSTObjective
@@ -17,6 +18,7 @@ from .word_tokenizer import build_word_tokenizer
 
 __all__ = [
     'Blip2VideoCaptioner',
+    'CaptionerDataPreprocessor',
     'CaptionContrastiveLoss',
     'Blip2VisionBackbone',
     'FrameFeatureCache',

@@ -9,11 +9,6 @@ from mmengine.model import BaseModel
 
 from .blip2_loading import load_blip2, load_tokenizer
 
-# BLIP-2's image processor normalises with the CLIP statistics; frames arrive
-# in 0-255, hence the scale.
-CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-
 
 @MODELS.register_module()
 class Blip2VideoCaptioner(BaseModel):
@@ -63,9 +58,11 @@ class Blip2VideoCaptioner(BaseModel):
             (:class:`~vidcap_mm.models.CaptionContrastiveLoss`), for a
             model whose ViT and Q-Former start from random weights. None
             (default): none.
-        data_preprocessor (dict, optional): Defaults to MMAction2's
-            ``ActionDataPreprocessor`` with the CLIP mean and std and
-            ``format_shape='NCHW'``: ``(B, T, 3, H, W)`` batches.
+        data_preprocessor (dict, optional): Defaults to
+            :class:`~vidcap_mm.models.CaptionerDataPreprocessor`: MMAction2's
+            ``ActionDataPreprocessor`` with the CLIP mean and std,
+            ``format_shape='NCHW'`` (``(B, T, 3, H, W)`` batches) and
+            non-blocking copies.
     """
 
     def __init__(
@@ -84,12 +81,7 @@ class Blip2VideoCaptioner(BaseModel):
         init_cfg: Optional[dict] = None,
     ) -> None:
         if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ActionDataPreprocessor',
-                mean=CLIP_MEAN,
-                std=CLIP_STD,
-                format_shape='NCHW',
-            )
+            data_preprocessor = dict(type='CaptionerDataPreprocessor')
         if isinstance(data_preprocessor, dict):
             # Built from mmaction's registry so that it resolves without a
             # default scope (outside a Runner) too.
@@ -97,10 +89,6 @@ class Blip2VideoCaptioner(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg
         )
-        # Batches reach the GPU without a host synchronisation (MMEngine's
-        # preprocessors take ``non_blocking``, mmaction's does not pass it
-        # on); the dataloaders of the dataset configs pin their memory.
-        self.data_preprocessor._non_blocking = True
         # The LLM (most of the weights) loads straight in its dtype.
         blip2 = load_blip2(
             pretrained,
