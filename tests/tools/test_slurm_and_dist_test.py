@@ -144,8 +144,12 @@ def test_slurm_test_scores_each_video_once(slurm_run, tmp_path):
 def test_dist_test_without_checkpoint_scores_each_video_once(
     slurm_run, tmp_path
 ):
-    """``dist_test.sh CONFIG 2``: the config's load_from (none here)."""
+    """``dist_test.sh CONFIG 2``: the config's load_from (none here); with
+    ``--show-dir`` each rank draws its own clips, so every video gets its
+    picture."""
     dump = str(tmp_path / 'captions.json')
+    pictures = tmp_path / 'pictures'
+
     env = {k: v for k, v in os.environ.items() if k not in ('PORT', 'NNODES')}
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     result = run(
@@ -160,11 +164,17 @@ def test_dist_test_without_checkpoint_scores_each_video_once(
             *slurm_run['options'],
             *FAST_METRIC,
             f'test_evaluator.0.dump_path={dump}',
+            '--show-dir',
+            str(pictures),
         ],
         env=env,
     )
     output = result.stdout + result.stderr
     assert 'Load checkpoint from' not in output
+    assert sorted(p.name for p in pictures.iterdir()) == [
+        f'{video_id}.png'
+        for video_id in ids_of_test_videos(slurm_run['data_root'])
+    ]
     assert 'caption/CIDEr' in output
     with open(dump) as f:
         predictions = json.load(f)

@@ -178,6 +178,31 @@ def test_without_out_file_the_backends_record_it(tmp_path):
     )
 
 
+def test_every_rank_draws_its_own_clips(tmp_path, monkeypatch):
+    """Under several processes a rank other than 0 draws its clips and
+    writes their pictures (MMEngine's drawing methods do nothing there);
+    only rank 0 records in the backends. The file is whole: written under
+    another name and renamed."""
+    on_rank_0 = CaptionVisualizer().add_datasample('clip', clip(), sample())
+    visualizer = CaptionVisualizer(
+        vis_backends=[dict(type='LocalVisBackend')], save_dir=str(tmp_path)
+    )
+    monkeypatch.setattr(
+        'mmengine.dist.utils.is_main_process', lambda group=None: False
+    )
+    out_file = tmp_path / 'rank1' / 'clip.png'
+    picture = visualizer.add_datasample(
+        'clip', clip(), sample(), out_file=str(out_file)
+    )
+    np.testing.assert_array_equal(picture, on_rank_0)
+    np.testing.assert_array_equal(
+        mmcv.imread(str(out_file), channel_order='rgb'), picture
+    )
+    assert sorted(p.name for p in out_file.parent.iterdir()) == ['clip.png']
+    visualizer.add_datasample('clip', clip(), sample(), step=3)
+    assert not (tmp_path / 'vis_data' / 'vis_image').exists()
+
+
 def test_large_frames_are_scaled_down():
     video = np.full((2, 480, 640, 3), 90, dtype=np.uint8)
     picture = CaptionVisualizer().add_datasample('clip', video, None)

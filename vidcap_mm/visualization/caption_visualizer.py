@@ -1,8 +1,11 @@
 """One picture per clip: the frames the model saw and the caption it wrote."""
 
 import math
+import os
+import os.path as osp
+import tempfile
 import textwrap
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import matplotlib
 import mmcv
@@ -11,7 +14,7 @@ import torch
 from mmaction.registry import VISUALIZERS
 from mmaction.structures import ActionDataSample
 from mmaction.visualization import ActionVisualizer
-from mmengine.dist import master_only
+from mmengine.visualization.utils import img_from_canvas
 
 from vidcap_mm.datasets.transforms.loading import check_frame_array
 
@@ -40,6 +43,13 @@ class CaptionVisualizer(ActionVisualizer):
     MMAction2's ``ActionVisualizer`` draws one picture per frame; this one
     keeps its construction, backends and ``dataset_meta`` and replaces
     ``add_datasample`` with a one-picture version.
+
+    Every process draws its own clips: MMEngine's ``Visualizer`` draws on
+    rank 0 only (its ``set_image``, ``draw_texts`` and ``get_image`` do
+    nothing elsewhere), so the picture is drawn on this process's figure
+    directly, and a picture for a file is written by the process that
+    holds the clip. Showing it and recording it in the backends stay
+    rank 0's, as in MMEngine.
 
     Args:
         name (str): Instance name. Defaults to 'visualizer'.
@@ -92,7 +102,6 @@ class CaptionVisualizer(ActionVisualizer):
         self.font_size = font_size
         self.max_references = max_references
 
-    @master_only
     def add_datasample(
         self,
         name: str,
@@ -108,8 +117,10 @@ class CaptionVisualizer(ActionVisualizer):
         """Draw the clip and its captions; save, show or record the picture.
 
         With ``out_file`` the picture is written there (PNG, folders
-        created) and the backends are left alone; without it, it goes to
-        every backend as image ``name`` at ``step``.
+        created; written to a temporary name and renamed, so processes
+        drawing the same clip leave one whole file) and the backends are
+        left alone; without it, it goes to every backend as image ``name``
+        at ``step`` (rank 0's only).
 
         Args:
             name (str): The clip's name, written above the captions.
@@ -163,32 +174,24 @@ class CaptionVisualizer(ActionVisualizer):
             canvas[y : y + tile_h, x : x + tile.shape[1]] = tile
             origins.append((x, y))
 
-        self.set_image(canvas)
-        # matplotlib reads text between two "$" as math (and fails on what
-        # it cannot parse); captions are plain text.
-        with matplotlib.rc_context({'text.parse_math': False}):
-            self._draw_frame_labels(
-                origins, _frame_labels(data_sample, len(tiles)), tile_h
+        label_px = min(max(tile_h / 10, 9), 14)
+        # Each frame's label in its top-left corner, white on dark; then
+        # the caption lines.
+        texts = [
+            (x + 2, y + 2, label, label_px, 'white', _LABEL_BOX)
+            for (x, y), label in zip(
+                origins, _frame_labels(data_sample, len(tiles))
             )
-            self.draw_texts(
-                [text for text, _ in lines],
-                positions=np.array(
-                    [
-                        (self.margin, text_top + i * line_h)
-                        for i in range(len(lines))
-                    ]
-                ),
-                font_sizes=self._points(font_px),
-                colors=[color for _, color in lines],
-                font_families='monospace',
-            )
-            picture = self.get_image()
-
+        ]
+        texts += [
+            (self.margin, text_top + i * line_h, text, font_px, color, None)
+            for i, (text, color) in enumerate(lines)
+        ]
+        picture = self._draw(canvas, texts)
         if show:
             self.show(picture, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            # mmcv writes BGR; the picture is RGB.
-            mmcv.imwrite(picture[..., ::-1], out_file)
+            _write_png(picture, out_file)
         else:
             self.add_image(name, picture, step)
         return picture
@@ -255,21 +258,60 @@ class CaptionVisualizer(ActionVisualizer):
                 ]
         return lines
 
-    def _draw_frame_labels(
-        self, origins: Sequence[Tuple[int, int]], labels: List[str], tile_h
-    ) -> None:
-        """Each frame's label in its top-left corner, white on dark."""
-        font_px = min(max(tile_h / 10, 9), 14)
-        self.draw_texts(
-            labels,
-            positions=np.array([(x + 2, y + 2) for x, y in origins]),
-            font_sizes=self._points(font_px),
-            colors='white',
-            font_families='monospace',
-            bboxes=dict(
-                facecolor='black', alpha=0.6, pad=1.5, edgecolor='none'
-            ),
+    def _draw(self, canvas: np.ndarray, texts: List[tuple]) -> np.ndarray:
+        """``canvas`` with ``texts`` (``(x, y, text, size in pixels, colour,
+        box)`` each, top-left anchored, monospace) drawn over it.
+
+        Drawn on this process's own figure as ``Visualizer.set_image`` and
+        ``draw_texts`` draw, which do so on rank 0 only.
+        """
+        height, width = canvas.shape[:2]
+        # 1e-2 as in set_image: matplotlib truncates the size in pixels.
+        self.fig_save.set_size_inches(
+            (width + 1e-2) / self.dpi, (height + 1e-2) / self.dpi
         )
+        axes = self.ax_save
+        axes.cla()
+        axes.axis(False)
+        axes.imshow(canvas, extent=(0, width, height, 0), interpolation='none')
+        # matplotlib reads text between two "$" as math (and fails on what
+        # it cannot parse); captions are plain text.
+        with matplotlib.rc_context({'text.parse_math': False}):
+            for x, y, text, pixels, color, box in texts:
+                axes.text(
+                    x,
+                    y,
+                    text,
+                    size=self._points(pixels),
+                    color=color,
+                    family='monospace',
+                    verticalalignment='top',
+                    horizontalalignment='left',
+                    bbox=box,
+                )
+            return img_from_canvas(self.fig_save_canvas)
+
+
+# The box behind a frame's label.
+_LABEL_BOX = dict(facecolor='black', alpha=0.6, pad=1.5, edgecolor='none')
+
+
+def _write_png(picture: np.ndarray, out_file: str) -> None:
+    """Write an RGB picture as PNG through a temporary file in the same
+    folder, renamed into place: processes that draw the same clip (a
+    sampler's padding) leave one whole file."""
+    folder = osp.dirname(osp.abspath(out_file))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.png')
+    os.close(fd)
+    try:
+        # mmcv writes BGR; the picture is RGB.
+        mmcv.imwrite(picture[..., ::-1], tmp)
+        os.replace(tmp, out_file)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _as_frames(video, name: str) -> np.ndarray:

@@ -28,9 +28,10 @@ class CaptionVisualizationHook(Hook):
     - Without it, they go to the visualizer's backends (e.g.
       ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<step>.png``).
 
-    ``tools/test.py --show-dir DIR`` turns it on for testing. Like
-    MMAction2's ``VisualizationHook``, it draws in the main process only:
-    under several processes, the clips of the other ranks get no picture.
+    ``tools/test.py --show-dir DIR`` turns it on for testing. Under several
+    processes each rank draws the clips it captions, so every test clip
+    gets its picture in ``out_dir`` (MMAction2's ``VisualizationHook``
+    draws rank 0's only); the backends and ``show`` are rank 0's.
 
     Args:
         enable (bool): Draw at all. Defaults to False.
