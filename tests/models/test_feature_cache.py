@@ -15,12 +15,14 @@ from mmengine.optim import OptimWrapper
 from tests.engine.tiny_runs import tiny_run_cfg
 from tests.helpers import REPO, build_captioner
 from vidcap_mm.datasets.synthetic import generate_synthetic_clips
+from vidcap_mm.engine.hooks import FeatureCacheHook
 from vidcap_mm.engine.launch import build_runner
 from vidcap_mm.models import (
     FeatureCacheError,
     FrameFeatureCache,
     feature_cache,
 )
+from vidcap_mm.models.feature_cache import ReadCachedTokens
 
 FRAMES = 2
 
@@ -358,3 +360,49 @@ def test_train_step_benchmark_times_the_cache(tmp_path, capsys):
     assert all(row[k] > 0 for k in ('first_epoch_ms', 'later_epoch_ms'))
     assert 'feature cache under' in capsys.readouterr().out
     assert os.listdir(tmp_path) == []  # its temporary folder is removed
+
+
+def test_loader_workers_read_the_tokens(tmp_path, clips, monkeypatch):
+    """The served loop's workers read the cached tokens (the hook appends
+    ReadCachedTokens to its pipeline); the training process reads none."""
+    cfg = run_cfg(tmp_path / 'run', clips, tmp_path / 'cache', loops=('val',))
+    cfg.val_dataloader.update(num_workers=1, persistent_workers=False)
+    runner = build_runner(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, FeatureCacheHook))
+    cache = hook._caches['val']
+    assert (cache.hits, cache.computed) == (0, 4)
+    steps = runner.val_dataloader.dataset.pipeline.transforms
+    assert isinstance(steps[-1], ReadCachedTokens)
+    assert sum(isinstance(t, ReadCachedTokens) for t in steps) == 1
+
+    def read_here(*args):
+        raise AssertionError('a token file was read in the training process')
+
+    monkeypatch.setattr(cache, 'load', read_here)
+    calls = count_vit_calls(runner.model)
+    runner.val_loop.run()
+    assert calls == []
+    assert (cache.hits, cache.prefetched, cache.computed) == (4, 4, 0)
+
+
+def test_tokens_read_under_another_key_are_dropped(tmp_path, videos):
+    """A worker's tokens count only under the model's own key for the
+    clip; they leave the data sample either way."""
+    captioner = build_captioner('opt')
+    cache = use_cache(captioner, tmp_path)
+    batch = batches(videos)[0]
+    expected = visual_tokens(captioner, batch)  # computed and stored
+    sample = batch['data_samples'][0]
+    key = cache.key(sample, (32, 32), None)
+    sample.set_field(torch.zeros(FRAMES, 17, 32), ReadCachedTokens.FIELD)
+    sample.set_field(key + 'x', ReadCachedTokens.KEY, field_type='metainfo')
+    cache.reset_counts()
+    captioner.eval()
+    data = captioner.data_preprocessor(batch, False)
+    with torch.no_grad():
+        assert torch.equal(captioner(**data, mode='tensor'), expected)
+    assert (cache.hits, cache.prefetched) == (2, 0)  # both read from disk
+    seen = data['data_samples'][0]  # what the model outputs
+    assert ReadCachedTokens.FIELD not in seen
+    assert ReadCachedTokens.KEY not in seen

@@ -7,7 +7,11 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from vidcap_mm.models.feature_cache import FeatureCacheError, FrameFeatureCache
+from vidcap_mm.models.feature_cache import (
+    FeatureCacheError,
+    FrameFeatureCache,
+    ReadCachedTokens,
+)
 
 from .runner_model import runner_model
 from .scst_reward_hook import dataset_parts
@@ -28,6 +32,10 @@ class FeatureCacheHook(Hook):
     the cache's module), so the cache pays off where a clip's frames
     repeat: evaluation, repeated validation, and training (e.g. SCST)
     without augmentation and with deterministic frame sampling.
+
+    The loop's dataloader workers read the tokens (the hook appends
+    :class:`~vidcap_mm.models.feature_cache.ReadCachedTokens` to the loop's
+    pipeline), so the training process does not wait for the disk.
 
     A loop whose pipeline has a random spatial or colour transform, or
     (training) whose data preprocessor blends batches, is refused before
@@ -108,6 +116,12 @@ class FeatureCacheHook(Hook):
         except FeatureCacheError as err:
             raise FeatureCacheError(f'{loop_name} loop: {err}') from None
         self._caches[loop_name] = cache
+        # Before the loop's first iteration starts its workers: they read
+        # the tokens beside the decoding.
+        for part in parts:
+            steps = part.pipeline.transforms
+            if not any(isinstance(t, ReadCachedTokens) for t in steps):
+                steps.append(ReadCachedTokens(cache))
         print_log(
             f'FeatureCacheHook: the {loop_name} loop reads ViT tokens from '
             f'{cache.folder}',
@@ -127,8 +141,9 @@ class FeatureCacheHook(Hook):
             return
         print_log(
             f'FeatureCacheHook ({loop_name}): {cache.hits} clips from the '
-            f'cache, {cache.computed} encoded and written ({cache.unreadable}'
-            f' of them over unreadable files), {cache.uncacheable} without '
+            f'cache ({cache.prefetched} read by loader workers), '
+            f'{cache.computed} encoded and written ({cache.unreadable} of '
+            f'them over unreadable files), {cache.uncacheable} without '
             'filename / frame_inds encoded',
             logger='current',
             level=logging.INFO,
