@@ -11,9 +11,11 @@ Loading puts the saved part over the weights the config built (its frozen
 parts hold the pretrained weights by then) and is strict: every trainable
 key must be in the checkpoint, every key of the checkpoint in the model,
 with the same shape, and a recorded fingerprint must be the model's. The
-``TrainableWeightsHook`` (``load_from``, ``--resume``, ``tools/test.py``),
-``init_captioner`` and the LAVIS converter all go through
-:func:`merge_trainable_state`.
+``TrainableWeightsHook`` (``load_from``, ``--resume``, ``tools/test.py``)
+loads through :func:`merge_trainable_state`, ``init_captioner`` through
+:func:`load_trainable_checkpoint` (a file into a built model), and the LAVIS
+converter checks what it writes with :func:`checkpoint_mismatches`, the
+check both run.
 """
 
 import hashlib
