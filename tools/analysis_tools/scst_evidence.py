@@ -387,7 +387,13 @@ def main(argv: Optional[List[str]] = None) -> None:
             **rerun,
         )
         runs = {'XE': xe_run}
-        controls: Dict[str, str] = {}
+        # Controls that came out the same (also in an earlier study of
+        # this seed) share one run.
+        controls: Dict[str, dict] = {}
+        for done in sorted(glob.glob(osp.join(seed_dir, '*_control', DONE))):
+            with open(done) as f:
+                record = json.load(f)
+            controls.setdefault(record['config'], record)
         for path, name in zip(args.variants, names):
             start = dict(data=data, seed=seed, load_from=xe_run['checkpoint'])
             runs[f'SCST: {name}'] = train_and_test(
@@ -401,10 +407,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg = stage_config(path, control=True, **start)
             text = config_text(cfg)
             if text in controls:
-                runs[f'control: {name}'] = runs[controls[text]]
+                runs[f'control: {name}'] = controls[text]
                 continue
-            controls[text] = f'control: {name}'
-            runs[f'control: {name}'] = train_and_test(
+            runs[f'control: {name}'] = controls[text] = train_and_test(
                 cfg,
                 osp.join(seed_dir, f'{name}_control'),
                 f'control {name}',
