@@ -51,7 +51,9 @@ def study(monkeypatch, tmp_path):
         with open(osp.join(REPO, command[-1]), 'w') as f:
             json.dump(
                 [
-                    dict(image_id=r['image_id'], caption=r['caption'][phrasing])
+                    dict(
+                        image_id=r['image_id'], caption=r['caption'][phrasing]
+                    )
                     for r in records
                 ],
                 f,
