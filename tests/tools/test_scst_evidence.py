@@ -76,8 +76,14 @@ def study(monkeypatch, tmp_path):
     return main
 
 
-def test_runs_scores_and_goal(study):
+def test_runs_scores_and_goal(study, capsys):
     trained, summary = study(DEMO_SCST, f'{VARIANTS}/seed_reward.py')
+    # The tables list the shared control once.
+    rows = [
+        line.split('  ')[0] for line in capsys.readouterr().out.split('\n')
+    ]
+    assert 'control: scst + 1 more' in rows
+    assert 'control: seed_reward' not in rows
     # The seed's reward changes only the reward hook, which the control
     # drops: both variants share one control.
     assert trained == ['xe', 'scst', 'scst_control', 'seed_reward']

@@ -320,8 +320,9 @@ def table(rows: Dict[str, List[dict]], markdown: bool = False) -> str:
         lines.append('| run | ' + ' | '.join(HEADERS) + ' |')
         lines.append('| --- ' * (len(HEADERS) + 1) + '|')
     else:
+        width = max([30] + [len(name) + 2 for name in rows])
         lines.append(
-            f'{"run":<30}' + ''.join(f'{h:>17}' for h in HEADERS).rstrip()
+            f'{"run":<{width}}' + ''.join(f'{h:>17}' for h in HEADERS).rstrip()
         )
     for name, scores in rows.items():
         cells = [
@@ -331,8 +332,32 @@ def table(rows: Dict[str, List[dict]], markdown: bool = False) -> str:
         if markdown:
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
         else:
-            lines.append(f'{name:<30}' + ''.join(f'{c:>17}' for c in cells))
+            lines.append(
+                f'{name:<{width}}' + ''.join(f'{c:>17}' for c in cells)
+            )
     return '\n'.join(lines)
+
+
+def table_rows(
+    run_of: Dict[int, Dict[str, str]], seeds: List[int]
+) -> List[tuple]:
+    """``(row name, label)`` for the tables: a control that is one run
+    for several variants on every seed is one row, named after the first
+    of them with how many more share it."""
+    sharing: Dict[tuple, List[str]] = {}
+    firsts = []
+    for label in run_of[seeds[0]]:
+        run = tuple(run_of[seed][label] for seed in seeds)
+        if label.startswith('control: ') and run in sharing:
+            sharing[run].append(label)
+            continue
+        sharing[run] = [label]
+        firsts.append((label, run))
+    rows = []
+    for label, run in firsts:
+        more = len(sharing[run]) - 1
+        rows.append((f'{label} + {more} more' if more else label, label))
+    return rows
 
 
 def goal(xe: List[dict], scst: List[dict], control: Optional[List[dict]]):
@@ -376,6 +401,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     root = osp.join(args.work_dir, f'{args.llm}_{tag}')
 
     results: Dict[int, Dict[str, dict]] = {}
+    run_of: Dict[int, Dict[str, str]] = {}  # label -> its run's captions
     for seed in args.seeds:
         print(f'[scst_evidence] seed {seed}', flush=True)
         seed_dir = osp.join(root, f'seed_{seed}')
@@ -417,6 +443,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             )
         xe_cider = None
         results[seed] = {}
+        run_of[seed] = {label: r['captions'] for label, r in runs.items()}
         for label, record in runs.items():
             scores = score(load_predictions(record['captions']), references)
             if label == 'XE':
@@ -434,16 +461,16 @@ def main(argv: Optional[List[str]] = None) -> None:
         'clip captioned with its k-th reference phrasing): CIDEr '
         + ', '.join(f'{c:.3f}' for c in ceiling)
     )
-    labels = list(results[args.seeds[0]])
+    rows = table_rows(run_of, args.seeds)
     for seed in args.seeds:
         print(f'\nseed {seed}')
-        print(table({label: [results[seed][label]] for label in labels}))
+        print(table({row: [results[seed][label]] for row, label in rows}))
     means = {
         label: [results[seed][label] for seed in args.seeds]
-        for label in labels
+        for label in results[args.seeds[0]]
     }
     print(f'\nmean ± std over seeds {args.seeds}')
-    print(table(means))
+    print(table({row: means[label] for row, label in rows}))
     verdicts = {}
     for name in names:
         control = means.get(f'control: {name}')
@@ -462,7 +489,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         json.dump(summary, f, indent=1)
     if args.markdown:
         with open(args.markdown, 'w') as f:
-            f.write(table(means, markdown=True) + '\n')
+            mean_rows = {row: means[label] for row, label in rows}
+            f.write(table(mean_rows, markdown=True) + '\n')
     print(f'\n[scst_evidence] summary: {osp.join(root, "summary.json")}')
 
 
