@@ -98,6 +98,11 @@ def test_runs_scores_and_goal(study, capsys):
         (ceiling[1] - ceiling[2]) / (ceiling[0] - ceiling[2])
     )
     assert runs['SCST: seed_reward']['gap_closed'] == 0.0
+    # Rephrasing only: every run's bound is the first phrasing's CIDEr.
+    assert runs['SCST: scst']['first_phrasing'] == 1.0
+    assert runs['XE']['first_phrasing'] == 0.0
+    for run in runs.values():
+        assert run['phrasing_bound'] == ceiling[0]
     for run in runs.values():
         # Every phrasing of the synthetic grammar names the clip right.
         assert run['right'] == 1.0 and run['unreadable'] == 0.0

@@ -17,7 +17,10 @@ On the demo's synthetic clips, for each seed:
    --dump``), scored here: BLEU-4, CIDEr (``CaptionMetric``), right
    captions (``SyntheticCaptionAccuracy``: shapes, colours and background
    all named right), unreadable captions (not a sentence of the synthetic
-   grammar, e.g. cut before the last word).
+   grammar, e.g. cut before the last word), the share written in the
+   first reference phrasing, and the phrasing bound (the CIDEr of each
+   caption's content written in that phrasing: what rephrasing alone can
+   reach, so CIDEr above it needs other content).
 
 It prints a table per seed and the mean +- std over seeds (sample std),
 with the ceiling (every test clip captioned with its first reference
@@ -59,6 +62,7 @@ from mmengine.config import Config
 
 from vidcap_mm.datasets.synthetic import (
     generate_synthetic_clips,
+    make_captions,
     parse_caption,
 )
 from vidcap_mm.evaluation import CaptionMetric, SyntheticCaptionAccuracy
@@ -256,8 +260,13 @@ def load_predictions(path: str) -> Dict[str, str]:
         return {str(r['image_id']): r['caption'] for r in json.load(f)}
 
 
-def score(predictions: Dict[str, str], references) -> dict:
-    """BLEU-4, CIDEr, right and unreadable captions of test predictions."""
+def score(
+    predictions: Dict[str, str], references, phrasing: bool = True
+) -> dict:
+    """BLEU-4, CIDEr, right and unreadable captions of test predictions;
+    with ``phrasing``, also the share written in the first reference
+    phrasing and the phrasing bound: the CIDEr of the same content written
+    in that phrasing (how far rephrasing alone can take these captions)."""
     missing = sorted(set(references) - set(predictions))
     if missing:
         raise SystemExit(
@@ -275,35 +284,65 @@ def score(predictions: Dict[str, str], references) -> dict:
         metric.process(None, samples)
     captions = caption.compute_metrics(caption.results)
     right = accuracy.compute_metrics(accuracy.results)['accuracy']
-    unreadable = sum(parse_caption(p) is None for p in predictions.values())
-    return dict(
+    contents = {v: parse_caption(p) for v, p in predictions.items()}
+    unreadable = sum(c is None for c in contents.values())
+    scores = dict(
         BLEU_4=captions['BLEU_4'],
         CIDEr=captions['CIDEr'],
         right=right,
         unreadable=unreadable / len(references),
     )
+    if phrasing:
+        first = {
+            v: make_captions(c, 1)[0] if c else predictions[v]
+            for v, c in contents.items()
+        }
+        scores['first_phrasing'] = sum(
+            first[v] == predictions[v] for v in references
+        ) / len(references)
+        bound = score(first, references, phrasing=False)
+        scores['phrasing_bound'] = bound['CIDEr']
+    return scores
 
 
 def ceilings(references) -> List[float]:
     """Test CIDEr of captioning every clip with its k-th reference."""
     return [
-        score({v: refs[k] for v, refs in references.items()}, references)[
-            'CIDEr'
-        ]
+        score(
+            {v: refs[k] for v, refs in references.items()},
+            references,
+            phrasing=False,
+        )['CIDEr']
         for k in range(min(len(r) for r in references.values()))
     ]
 
 
 # Report -------------------------------------------------------------------
 
-COLUMNS = ('BLEU_4', 'CIDEr', 'right', 'unreadable', 'gap_closed')
-HEADERS = ('BLEU-4', 'CIDEr', 'right captions', 'unreadable', 'gap closed')
+COLUMNS = (
+    'BLEU_4',
+    'CIDEr',
+    'right',
+    'unreadable',
+    'gap_closed',
+    'first_phrasing',
+    'phrasing_bound',
+)
+HEADERS = (
+    'BLEU-4',
+    'CIDEr',
+    'right captions',
+    'unreadable',
+    'gap closed',
+    'first phrasing',
+    'phrasing bound',
+)
 
 
 def cell(column: str, values: List[float]) -> str:
     scale, unit, digits = (
         (100, ' %', 1)
-        if column in ('right', 'unreadable', 'gap_closed')
+        if column in ('right', 'unreadable', 'gap_closed', 'first_phrasing')
         else (1, '', 3)
     )
     values = [scale * v for v in values]
