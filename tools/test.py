@@ -11,6 +11,7 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
+    end_process_group,
     use_cpu_threads,
 )
 
@@ -106,6 +107,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     use_cpu_threads(cfg, 'test_dataloader')
     build_runner(cfg).test()
+    end_process_group()
 
 
 if __name__ == '__main__':

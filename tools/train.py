@@ -18,6 +18,7 @@ from vidcap_mm.engine.launch import (
     add_launch_arguments,
     apply_launch_arguments,
     build_runner,
+    end_process_group,
     use_amp,
     use_cpu_threads,
 )
@@ -168,6 +169,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     use_cpu_threads(cfg, 'train_dataloader')
     build_runner(cfg).train()
+    end_process_group()
 
 
 if __name__ == '__main__':

@@ -204,3 +204,21 @@ def test_cpu_threads_share_the_cores(
     monkeypatch.setattr(launch.torch.cuda, 'is_available', lambda: True)
     assert launch.use_cpu_threads(cfg, 'train_dataloader') is None
     assert set_to == [expected]
+
+
+def test_end_process_group_destroys_the_group_once(tmp_path):
+    import torch.distributed as dist
+
+    from vidcap_mm.engine.launch import end_process_group
+
+    end_process_group()  # no group: nothing to do
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1
+    )
+    try:
+        end_process_group()
+        assert not dist.is_initialized()
+        end_process_group()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

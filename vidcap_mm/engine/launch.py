@@ -105,6 +105,20 @@ def build_runner(cfg: Config) -> Runner:
     return RUNNERS.build(cfg)
 
 
+def end_process_group() -> None:
+    """Destroy the default process group once a distributed run has
+    finished, as PyTorch asks of every process.
+
+    MMEngine's runners leave it to interpreter shutdown, where a gloo
+    worker thread still alive aborts the process ("terminate called without
+    an active exception", exit status -6) after the run itself succeeded;
+    seen with 2 CPU processes on a busy machine. Call it only after the
+    run returned: a rank that failed must not wait here for its peers.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def use_cpu_threads(cfg: Config, loader: str) -> Optional[int]:
     """PyTorch's threads for a run on a machine without a GPU, unless the
     user chose them with ``OMP_NUM_THREADS``.
