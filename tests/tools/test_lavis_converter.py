@@ -80,15 +80,29 @@ def lavis_key(key, family):
     raise AssertionError(f'no LAVIS key for {key}')
 
 
+def lavis_trains(key, family):
+    """``requires_grad`` of a LAVIS parameter in the seed's runs: the ViT
+    (``visual_encoder``, not ``ln_vision``) and the LLM are frozen, LoRA
+    adapters, Q-Former, query tokens and projection train."""
+    frozen = key.startswith(('visual_encoder.', f'{family}_model.'))
+    return not frozen or '.lora_' in key
+
+
 def lavis_state_dict(model, kind, trained_part_only=False):
     """``model``'s weights as LAVIS's model would hold them.
 
-    With ``trained_part_only``, as LAVIS's trainer saves them: no ViT or LLM
-    parameters (LoRA adapters and ``ln_vision`` are trainable there), but
-    every buffer, constant ones included.
+    With ``trained_part_only``, as LAVIS's trainer saves them
+    (``runner_base.RunnerBase._save_checkpoint``): from the whole state
+    dict it deletes the keys that ``named_parameters()`` lists for a
+    parameter without ``requires_grad``. ``named_parameters()`` lists a
+    tied weight once, so the other names of a frozen tied weight stay, and
+    so do all buffers. ``model`` must tie what LAVIS's model ties (T5's
+    embeddings to ``shared`` and not ``lm_head``, as Flan-T5; OPT's
+    ``lm_head`` to its input embedding).
     """
     family = FAMILY[kind]
     state = {}
+    names = {}  # our key -> its LAVIS keys
     for key, value in model.state_dict().items():
         match = QKV_BIAS.match(key)
         if match:
@@ -97,15 +111,17 @@ def lavis_state_dict(model, kind, trained_part_only=False):
             block = f'visual_encoder.blocks.{match.group(1)}.attn.'
             state[block + 'q_bias'] = q_bias.clone()
             state[block + 'v_bias'] = v_bias.clone()
+            names[key] = [block + 'q_bias', block + 'v_bias']
         else:
             state[lavis_key(key, family)] = value.clone()
+            names[key] = [lavis_key(key, family)]
     if trained_part_only:
-        state = {
-            k: v
-            for k, v in state.items()
-            if not k.startswith(('visual_encoder.', f'{family}_model.'))
-            or '.lora_' in k
+        requires_grad = {
+            theirs: lavis_trains(theirs, family)
+            for ours, _ in model.named_parameters()
+            for theirs in names[ours]
         }
+        state = {k: v for k, v in state.items() if requires_grad.get(k, True)}
     qformer = model.neck.qformer.config
     state['Qformer.bert.embeddings.position_ids'] = torch.arange(
         qformer.max_position_embeddings
@@ -117,6 +133,17 @@ def lavis_state_dict(model, kind, trained_part_only=False):
                 f'llm_model.model.layers.{i}.self_attn.rotary_emb.inv_freq'
             ] = torch.ones(llm.hidden_size // llm.num_attention_heads // 2)
     return state
+
+
+def flan_t5_config():
+    """The tiny T5's ``blip2_config`` with its own ``lm_head``, as
+    Flan-T5's (``tie_word_embeddings: false``)."""
+    blip2_config = tiny_model_cfg('t5')['blip2_config']
+    blip2_config['text_config']['tie_word_embeddings'] = False
+    return blip2_config
+
+
+FLAN_T5 = dict(blip2_config=flan_t5_config())
 
 
 def source_model(kind, seed=0, **parts):
@@ -226,17 +253,9 @@ def test_whole_lavis_model_converts_to_the_same_model(tmp_path, kind):
     assert_same_model(fresh, source)
 
 
-@pytest.mark.parametrize('kind, parts', [('t5', {}), ('t5', dict(head=LORA))])
-def test_lavis_trained_part_converts_over_the_pretrained_weights(
-    tmp_path, kind, parts
-):
-    source = source_model(kind, **parts)
-    state = lavis_state_dict(source, kind, trained_part_only=True)
-    assert not any(k.startswith('visual_encoder.') for k in state)
-    dst, checkpoint, conversion = convert(tmp_path, kind, state, **parts)
-    assert not conversion.complete
-    assert checkpoint['meta']['saved_weights'] == 'trainable'
-    # The frozen ViT and LLM come from pretrained= (here: the source's).
+def over_pretrained(source, kind, dst, **parts):
+    """A fresh model whose frozen ViT and LLM hold the source's weights (as
+    ``pretrained=`` would), with ``dst`` loaded over them."""
     fresh = build_captioner(kind, seed=1, **parts).eval()
     frozen = {
         k: v
@@ -245,7 +264,108 @@ def test_lavis_trained_part_converts_over_the_pretrained_weights(
     }
     fresh.load_state_dict(frozen, strict=False)
     load_converted(fresh, dst)
+    return fresh
+
+
+# What LAVIS's trainer leaves of a frozen LLM in its checkpoints: the other
+# names of tied weights (T5's shared embedding; OPT's, which is lm_head).
+T5_TIED_COPIES = [
+    't5_model.{}decoder.embed_tokens.weight',
+    't5_model.{}encoder.embed_tokens.weight',
+]
+
+
+@pytest.mark.parametrize(
+    'kind, parts, tied_copies',
+    [
+        ('t5', FLAN_T5, [k.format('') for k in T5_TIED_COPIES]),
+        (
+            't5',
+            dict(FLAN_T5, head=LORA),
+            [k.format('base_model.model.') for k in T5_TIED_COPIES],
+        ),
+        ('opt', {}, ['opt_model.lm_head.weight']),
+        ('vicuna', {}, []),
+    ],
+    ids=['flan-t5', 'flan-t5-lora', 'opt', 'vicuna'],
+)
+def test_lavis_trainer_checkpoint_converts_over_the_pretrained_weights(
+    tmp_path, kind, parts, tied_copies
+):
+    source = source_model(kind, **parts)
+    state = lavis_state_dict(source, kind, trained_part_only=True)
+    assert not any(k.startswith('visual_encoder.') for k in state)
+    llm_keys = sorted(
+        k
+        for k in state
+        if k.startswith(f'{FAMILY[kind]}_model.')
+        and '.lora_' not in k
+        and not k.endswith('inv_freq')
+    )
+    assert llm_keys == tied_copies  # what LAVIS's filter keeps
+    dst, checkpoint, conversion = convert(tmp_path, kind, state, **parts)
+    assert not conversion.complete
+    assert conversion.tied_copies == tied_copies
+    assert checkpoint['meta']['saved_weights'] == 'trainable'
+    assert (
+        checkpoint['meta']['converted_from']['tied_copies_left_out']
+        == tied_copies
+    )
+    fresh = over_pretrained(source, kind, dst, **parts)
     assert_same_model(fresh, source)
+
+
+@pytest.mark.parametrize('peft_version', ['0.3.0', '0.2.0'])
+def test_lora_checkpoint_of_an_older_peft_converts(tmp_path, peft_version):
+    """The seed's T5 + LoRA fine-tunes were saved with peft 0.3.0, whose
+    LoRA layer is the ``nn.Linear`` itself (``q.weight``, no
+    ``.base_layer``) with adapters ``q.lora_A.default.weight``; peft 0.2.0
+    named them ``q.lora_A.weight``."""
+    parts = dict(FLAN_T5, head=LORA)
+    source = source_model('t5', **parts)
+    state = {}
+    for key, value in lavis_state_dict(
+        source, 't5', trained_part_only=True
+    ).items():
+        key = key.replace('.base_layer.', '.')
+        if peft_version == '0.2.0':
+            key = re.sub(r'\.(lora_[AB])\.default\.', r'.\1.', key)
+        state[key] = value
+    lora_keys = [k for k in state if '.lora_' in k]
+    assert lora_keys and not any('base_layer' in k for k in state)
+    dst, _, _ = convert(tmp_path, 't5', state, **parts)
+    assert_same_model(over_pretrained(source, 't5', dst, **parts), source)
+
+
+def test_own_lm_head_into_a_tied_model_is_refused(tmp_path):
+    """Flan-T5's lm_head is its own weight in LAVIS; the tiny T5 config
+    ties it to ``shared``: loading both would keep one of them."""
+    state = lavis_state_dict(source_model('t5', **FLAN_T5), 't5')
+    assert not torch.equal(
+        state['t5_model.lm_head.weight'], state['t5_model.shared.weight']
+    )
+    message = error_of(tmp_path, 't5', state)
+    assert 't5_model.lm_head.weight' in message
+    assert 'head.language_model.lm_head.weight' in message
+    assert 'the model ties' in message
+    assert 'tie_word_embeddings=False' in message
+
+
+def test_own_lm_head_converts_for_an_untied_config(tmp_path):
+    source = source_model('t5', **FLAN_T5)
+    lm = source.head.language_model
+    assert lm.lm_head.weight is not lm.shared.weight
+    dst, _, conversion = convert(
+        tmp_path, 't5', lavis_state_dict(source, 't5'), **FLAN_T5
+    )
+    assert conversion.complete
+    fresh = build_captioner('t5', seed=1, **FLAN_T5).eval()
+    load_converted(fresh, dst)
+    assert_same_model(fresh, source)
+    assert not torch.equal(
+        fresh.head.language_model.lm_head.weight,
+        fresh.head.language_model.shared.weight,
+    )
 
 
 def test_tool_converts_for_a_config(tmp_path, capsys):
@@ -277,6 +397,46 @@ def test_tool_converts_for_a_config(tmp_path, capsys):
 def t5_state():
     """A whole tiny T5 model in LAVIS's layout (copy before changing)."""
     return lavis_state_dict(source_model('t5'), 't5')
+
+
+@pytest.mark.parametrize('own_lm_head', [False, True])
+def test_pretrained_directory_ties_lm_head_as_its_weights_say(
+    tmp_path, own_lm_head
+):
+    """A ``pretrained=`` directory whose lm_head differs from ``shared``
+    (save_pretrained of a Flan-T5-like model) loads untied, the skeleton
+    the converter builds is untied alike, and a whole LAVIS checkpoint with
+    its own lm_head converts and loads; for a directory whose lm_head is
+    tied the same checkpoint is refused."""
+    parts = FLAN_T5 if own_lm_head else {}
+    directory = str(tmp_path / 'pretrained')
+    blip2_config = (
+        parts.get('blip2_config') or tiny_model_cfg('t5')['blip2_config']
+    )
+    model = load_blip2(blip2_config=blip2_config)
+    with torch.no_grad():
+        model.language_model.lm_head.weight.mul_(2)  # differs where untied
+    model.save_pretrained(directory)
+    build_captioner('t5').head.tokenizer.save_pretrained(directory)
+    cfg = tiny_model_cfg('t5')
+    del cfg['blip2_config'], cfg['tokenizer']
+    cfg['pretrained'] = directory
+    loaded = MODELS.build(cfg).head.language_model
+    assert (loaded.lm_head.weight is not loaded.shared.weight) == own_lm_head
+    source = source_model('t5', **FLAN_T5)
+    src = str(tmp_path / 'lavis.pth')
+    save_lavis(src, lavis_state_dict(source, 't5'))
+    if not own_lm_head:
+        with pytest.raises(LavisCheckpointError, match='the model ties'):
+            convert_lavis_checkpoint(src, cfg)
+        return
+    checkpoint, conversion = convert_lavis_checkpoint(src, cfg)
+    assert conversion.complete
+    dst = str(tmp_path / 'converted.pth')
+    torch.save(checkpoint, dst)
+    model = MODELS.build(cfg).eval()
+    load_converted(model, dst)
+    assert_same_model(model, source)
 
 
 def test_pretrained_config_converts_without_loading_weights(

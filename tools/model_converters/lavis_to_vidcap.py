@@ -74,6 +74,13 @@ def main(argv=None) -> int:
     )
     if conversion.dropped:
         print(f'left out {len(conversion.dropped)} constant buffers.')
+    if conversion.tied_copies:
+        print(
+            f'left out {len(conversion.tied_copies)} second names of the '
+            f"frozen LLM's tied weights ({', '.join(conversion.tied_copies)}"
+            "): the config's pretrained weights supply them (not compared "
+            'with SRC).'
+        )
     return 0
 
 

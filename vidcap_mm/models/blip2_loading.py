@@ -5,20 +5,24 @@ so that one ``pretrained=`` fills all of them from one checkpoint.
 """
 
 import contextlib
+import json
 import os
 import os.path as osp
-from typing import Iterator, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.utils import HFValidationError, validate_repo_id
+from safetensors import safe_open
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
     AutoTokenizer,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import cached_file
 
 from .precision import resolve_dtype
 from .word_tokenizer import build_word_tokenizer
@@ -56,6 +60,13 @@ def load_blip2(
             it).
 
     Exactly one of ``pretrained`` and ``blip2_config`` must be given.
+
+    The LLM's output embedding (``lm_head``) is a weight of its own where
+    the text config says ``tie_word_embeddings=False`` (Flan-T5's does;
+    transformers 5's ``T5Config`` ties it whatever the config says) or
+    where the pretrained weights hold it apart from the input embedding
+    with other values (transformers then unties it); otherwise it is tied
+    to the input embedding, as transformers builds it.
 
     Returns:
         PreTrainedModel: The model, weights in float32 except the LLM's
@@ -95,10 +106,16 @@ def load_blip2(
             model_class = _llm_in_half_precision(config)
             options['dtype'] = dtype
         with _explain_hub_failure(pretrained, 'pretrained'):
-            return model_class.from_pretrained(
+            model = model_class.from_pretrained(
                 pretrained, config=config, **options
             )
+            raw_config = PretrainedConfig.get_config_dict(pretrained)[0]
+        if _says_untied(raw_config):
+            untie_output_embeddings(model)
+        return model
     model = AutoModelForImageTextToText.from_config(config, **options)
+    if _says_untied(blip2_config):
+        untie_output_embeddings(model)
     # transformers zero-fills the query tokens (they are always loaded from
     # a checkpoint there). Identical zero queries hit the Q-Former's first
     # LayerNorm with zero variance, which scales their gradient by ~1e6, so
@@ -107,6 +124,77 @@ def load_blip2(
         model.query_tokens, std=config.qformer_config.initializer_range
     )
     return model
+
+
+def _says_untied(config: dict) -> bool:
+    text_config = config.get('text_config') or {}
+    return text_config.get('tie_word_embeddings', True) is False
+
+
+def untie_output_embeddings(model: PreTrainedModel) -> None:
+    """Give the LLM of a BLIP-2 model an output embedding of its own, equal
+    to the input embedding it was tied to, in place (no-op if untied)."""
+    language_model = model.language_model
+    output = language_model.get_output_embeddings()
+    if output is None or (
+        output.weight is not language_model.get_input_embeddings().weight
+    ):
+        return
+    output.weight = torch.nn.Parameter(
+        output.weight.detach().clone(),
+        requires_grad=output.weight.requires_grad,
+    )
+    name = next(n for n, m in language_model.named_modules() if m is output)
+    # Else save_pretrained would leave it out and tie_weights() tie it again.
+    for owner, prefix in ((model, 'language_model.'), (language_model, '')):
+        tied = getattr(owner, 'all_tied_weights_keys', None) or {}
+        tied.pop(f'{prefix}{name}.weight', None)
+
+
+def lm_head_is_own_weight(pretrained: str) -> bool:
+    """Whether ``load_blip2(pretrained)`` gives the LLM an output
+    embedding of its own (see :func:`load_blip2`), read from the config
+    and the two tensors alone, so that a model built from the config on
+    the meta device can be untied alike.
+
+    Args:
+        pretrained (str): A model id or a directory with safetensors
+            weights.
+    """
+    source = _resolve_source(pretrained, 'pretrained')
+    with _explain_hub_failure(source, 'pretrained'):
+        if _says_untied(PretrainedConfig.get_config_dict(source)[0]):
+            return True
+        files = _safetensors_files(source)
+    tensors = {}
+    for path in files:
+        with safe_open(path, framework='pt') as f:
+            for key in f.keys():
+                if key == 'language_model.lm_head.weight' or (
+                    key.startswith('language_model.')
+                    and key.endswith(('.shared.weight', 'embed_tokens.weight'))
+                    and 'input' not in tensors
+                ):
+                    role = 'output' if 'lm_head' in key else 'input'
+                    tensors[role] = f.get_tensor(key)
+    if 'output' not in tensors or 'input' not in tensors:
+        return False
+    return not torch.equal(tensors['output'], tensors['input'])
+
+
+def _safetensors_files(source: str) -> List[str]:
+    """The safetensors files of a directory or a cached model id."""
+    index = cached_file(
+        source,
+        'model.safetensors.index.json',
+        _raise_exceptions_for_missing_entries=False,
+    )
+    if index is None:
+        single = cached_file(source, 'model.safetensors')
+        return [single]
+    with open(index) as f:
+        names = sorted(set(json.load(f)['weight_map'].values()))
+    return [cached_file(source, name) for name in names]
 
 
 # Every part of a BLIP-2 model but its language model.

@@ -10,10 +10,19 @@ LAVIS's trainer saves every buffer but only the parameters that require a
 gradient, so a fine-tuned checkpoint usually holds the Q-Former, query
 tokens, projection and ``ln_vision`` (trainable in LAVIS even with a frozen
 ViT) and no ViT or LLM weights (those then come from the config's
-``pretrained=``); a whole model's state dict converts as well. An LLM
-wrapped by peft keeps peft's key layout under ``t5_model.`` etc., so its
-LoRA adapters convert too (LoRA's ``lora_alpha`` is not in the weights: the
-config's must be the one trained with).
+``pretrained=``); a whole model's state dict converts as well. The
+trainer's filter keeps the second names of a frozen LLM's tied embedding
+(``t5_model.encoder.embed_tokens.weight``, ``opt_model.lm_head.weight``,
+see :mod:`~vidcap_mm.models.lavis_keys`): without the weight's first name
+they are left out (and reported), the pretrained weights supply them. An
+LLM wrapped by peft keeps peft's key layout under ``t5_model.`` etc., so
+its LoRA adapters convert too (LoRA's ``lora_alpha`` is not in the weights:
+the config's must be the one trained with).
+
+Where the model holds one tensor under several keys (tied weights, e.g. a
+T5 ``lm_head`` tied to ``shared``), the checkpoint's tensors for them must
+be equal: Flan-T5's ``lm_head`` is its own weight in LAVIS, and loading it
+into a tied model would overwrite the input embedding.
 """
 
 import os.path as osp
@@ -27,6 +36,7 @@ from mmaction.registry import MODELS
 from torch import nn
 from transformers import AutoConfig
 
+from .blip2_loading import lm_head_is_own_weight
 from .lavis_keys import (
     CONSTANT_BUFFERS,
     LLM_FAMILIES,
@@ -34,6 +44,7 @@ from .lavis_keys import (
     detect_llm_family,
     merge_qkv_biases,
     some_keys,
+    tied_copy_of,
     to_our_key,
     to_transformers_key,
     without_peft,
@@ -51,12 +62,18 @@ class LavisConversion:
         complete (bool): Whether every key of the model is there (else the
             checkpoint holds at least its trainable part).
         dropped (list[str]): LAVIS keys left out (constant buffers).
+        tied_copies (list[str]): LAVIS keys left out because they are
+            second names of a frozen LLM weight whose first name the
+            checkpoint lacks (LAVIS's trainer keeps them); the config's
+            pretrained weights supply that weight. They are not compared
+            with those weights.
     """
 
     state_dict: Dict[str, torch.Tensor]
     layout: str
     complete: bool
     dropped: List[str] = field(default_factory=list)
+    tied_copies: List[str] = field(default_factory=list)
 
 
 def _language_model_type(model: nn.Module) -> str:
@@ -122,9 +139,21 @@ def convert_lavis_state_dict(
         k: v for k, v in lavis_state.items() if not CONSTANT_BUFFERS.match(k)
     }
     state = merge_qkv_biases(state, source)
+    # A second name whose first name is there converts (a whole model);
+    # alone, it is the trainer's leftover of a frozen weight.
+    lonely_copies = {
+        k for k in state if tied_copy_of(k) and tied_copy_of(k) not in state
+    }
+    frozen = {
+        name
+        for name, param in model.named_parameters(remove_duplicate=False)
+        if not param.requires_grad
+    }
 
     own_by_plain_key = {without_peft(k): k for k in own}
     converted: Dict[str, torch.Tensor] = {}
+    lavis_names: Dict[str, str] = {}
+    tied_copies: List[str] = []
     unknown: List[str] = []
     unexpected: List[str] = []
     shapes: List[str] = []
@@ -134,7 +163,9 @@ def convert_lavis_state_dict(
             unknown.append(key)
             continue
         ours = own_by_plain_key.get(without_peft(to_our_key(theirs)))
-        if ours is None:
+        if key in lonely_copies and ours in frozen:
+            tied_copies.append(key)
+        elif ours is None:
             unexpected.append(f'{key} -> {to_our_key(theirs)}')
         elif tuple(value.shape) != tuple(own[ours].shape):
             shapes.append(
@@ -143,6 +174,7 @@ def convert_lavis_state_dict(
             )
         else:
             converted[ours] = value
+            lavis_names[ours] = key
     problems = []
     if unknown:
         problems.append(
@@ -157,6 +189,7 @@ def convert_lavis_state_dict(
         problems.append(
             f'{some_keys(shapes)} shape mismatches (LAVIS vs ours)'
         )
+    problems += _tie_problems(converted, model, lavis_names)
     problems += _coverage_problems(converted, model)
     if problems:
         raise LavisCheckpointError(
@@ -168,7 +201,34 @@ def convert_lavis_state_dict(
         layout=layout,
         complete=converted.keys() == own.keys(),
         dropped=dropped,
+        tied_copies=sorted(tied_copies),
     )
+
+
+def _tie_problems(
+    converted: Dict[str, torch.Tensor],
+    model: nn.Module,
+    lavis_names: Dict[str, str],
+) -> List[str]:
+    """Keys the model ties (one tensor) for which the checkpoint holds
+    different tensors: loading would keep only the last of them."""
+    groups: Dict[int, List[str]] = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(param), []).append(name)
+    problems = []
+    for names in groups.values():
+        held = [n for n in names if n in converted]
+        first = held[0] if held else None
+        if all(torch.equal(converted[first], converted[n]) for n in held[1:]):
+            continue
+        problems.append(
+            f'{", ".join(lavis_names[n] for n in held)} are different '
+            f'tensors, but the model ties {", ".join(held)} (one tensor: '
+            'the last would overwrite the others); build the LLM with its '
+            'own weights for them (e.g. text_config tie_word_embeddings='
+            "False in blip2_config: Flan-T5's lm_head is its own weight)"
+        )
+    return problems
 
 
 def _coverage_problems(
@@ -255,7 +315,8 @@ def build_model_skeleton(model_cfg: dict) -> nn.Module:
 
     A ``pretrained=`` model is built from its ``config.json`` (read from
     the directory or the hub cache) instead, with its tokenizers from the
-    same place.
+    same place, and its LLM's ``lm_head`` tied or not as loading the
+    weights would (:func:`~.blip2_loading.lm_head_is_own_weight`).
 
     Args:
         model_cfg (dict): The config's ``model``.
@@ -265,6 +326,8 @@ def build_model_skeleton(model_cfg: dict) -> nn.Module:
     if pretrained is not None:
         source = osp.expanduser(pretrained)
         config = AutoConfig.from_pretrained(source).to_dict()
+        if lm_head_is_own_weight(source):
+            config['text_config']['tie_word_embeddings'] = False
         model_cfg['blip2_config'] = config
         if model_cfg.get('tokenizer') is None:
             model_cfg['tokenizer'] = source
@@ -307,7 +370,9 @@ def convert_lavis_checkpoint(
         saved_weights='all' if conversion.complete else 'trainable',
         architecture=architecture_signature(model.state_dict()),
         converted_from=dict(
-            file=osp.abspath(path), format=f'LAVIS {conversion.layout}'
+            file=osp.abspath(path),
+            format=f'LAVIS {conversion.layout}',
+            tied_copies_left_out=conversion.tied_copies,
         ),
         config=config_name,
     )

@@ -31,7 +31,18 @@ InstructBLIP converters apply), LAVIS -> transformers:
 
 and our captioner keeps the ViT under ``backbone.``, the query tokens,
 Q-Former and projection under ``neck.`` and the LLM under ``head.`` (with
-LoRA, peft's ``base_model.model.`` and ``.base_layer`` inside it).
+LoRA, peft's ``base_model.model.`` and ``.base_layer`` inside it). A LoRA
+LLM saved by an older peft matches too: peft 0.3.0 (the seed's) has no
+``.base_layer`` (its LoRA layer is the ``nn.Linear`` itself) and names the
+adapters ``lora_A.default.weight``; peft 0.2.0 names them ``lora_A.weight``.
+
+LAVIS's LLMs hold some weights under two names: T5's
+``encoder.embed_tokens`` and ``decoder.embed_tokens`` are its ``shared``
+embedding, OPT's ``lm_head`` is its ``model.decoder.embed_tokens``
+(:data:`TIED_LLM_COPIES`). ``named_parameters()`` lists such a weight once,
+under its first name, so the trainer's filter (which drops the state-dict
+entries of frozen parameters by those names) leaves the second names of a
+frozen LLM's embedding in every checkpoint it saves.
 
 Two constant buffers have no counterpart and are dropped: the Q-Former's
 ``position_ids`` (``arange``) and the Llama copy's rotary ``inv_freq``.
@@ -84,7 +95,25 @@ CONSTANT_BUFFERS = re.compile(
     r'^Qformer\.bert\.embeddings\.position_ids$'
     r'|^llm_model\..*rotary_emb\.inv_freq$'
 )
-_PEFT_WRAPPING = re.compile(r'base_model\.model\.|\.base_layer(?=\.)')
+_PEFT_WRAPPING = re.compile(
+    r'base_model\.model\.|\.base_layer(?=\.)'
+    r'|(?<=\.lora_[AB])\.default(?=\.weight$)'
+)
+# A second name of one LLM weight in LAVIS's models -> its first name (the
+# one ``named_parameters()`` gives), peft's wrapping kept.
+TIED_LLM_COPIES = (
+    (
+        re.compile(
+            r'^(t5_model\.(?:base_model\.model\.)?)'
+            r'(?:encoder|decoder)\.embed_tokens\.weight$'
+        ),
+        r'\1shared.weight',
+    ),
+    (
+        re.compile(r'^(opt_model\.(?:base_model\.model\.)?)lm_head\.weight$'),
+        r'\1model.decoder.embed_tokens.weight',
+    ),
+)
 
 
 class LavisCheckpointError(ValueError):
@@ -183,8 +212,19 @@ def to_our_key(key: str) -> str:
 
 def without_peft(key: str) -> str:
     """A key with peft's wrapping removed, so that an LLM saved with or
-    without peft matches the model's LLM with or without it."""
+    without peft (of any version since 0.2.0) matches the model's LLM with
+    or without it."""
     return _PEFT_WRAPPING.sub('', key)
+
+
+def tied_copy_of(key: str) -> str:
+    """The first name of the LLM weight that LAVIS key ``key`` is a second
+    name of (see :data:`TIED_LLM_COPIES`), or '' if it is none."""
+    for pattern, first_name in TIED_LLM_COPIES:
+        match = pattern.match(key)
+        if match:
+            return match.expand(first_name)
+    return ''
 
 
 def merge_qkv_biases(
