@@ -199,7 +199,10 @@ def convert(tmp_path, kind, state, **parts):
 def build_cfg(kind, **parts):
     cfg = tiny_model_cfg(kind)
     for key, value in parts.items():
-        cfg[key].update(value)
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
     return cfg
 
 
@@ -542,3 +545,73 @@ def test_lonely_eva_bias_is_refused(tmp_path, t5_state):
     del state['visual_encoder.blocks.1.attn.v_bias']
     message = error_of(tmp_path, 't5', state)
     assert 'visual_encoder.blocks.1.attn.q_bias' in message
+
+
+def seed_vicuna_parts():
+    """The seed's Vicuna model (LAVIS Blip2VicunaInstruct with
+    ``qformer_text_input: False`` and ``prompt: ""``): a BLIP-2 Q-Former,
+    which reads no text, before the tiny Llama."""
+    blip2_config = tiny_model_cfg('vicuna')['blip2_config']
+    blip2_config['model_type'] = 'blip-2'
+    for key in ('vocab_size', 'pad_token_id'):
+        del blip2_config['qformer_config'][key]
+    return dict(
+        blip2_config=blip2_config,
+        qformer_tokenizer=None,
+        neck=dict(instruction=None),
+        head=dict(prompt=''),
+    )
+
+
+@pytest.mark.parametrize('trained_part_only', [False, True])
+def test_seed_vicuna_checkpoint_converts_to_a_blip2_qformer(
+    tmp_path, trained_part_only
+):
+    """With ``qformer_text_input: False`` LAVIS sets the Q-Former's word and
+    position embeddings and each layer's text ``intermediate`` / ``output``
+    to None, so its checkpoints hold none of them: they convert to a BLIP-2
+    Q-Former (``qformer.layernorm``), not to an InstructBLIP one."""
+    parts = seed_vicuna_parts()
+    source = source_model('vicuna', **parts)
+    assert not source.neck.reads_instruction
+    state = lavis_state_dict(source, 'vicuna', trained_part_only)
+    assert not any(
+        re.match(
+            r'Qformer\.bert\.(embeddings\.\w+_embeddings|encoder\.'
+            r'layer\.\d+\.(intermediate|output)\.)',
+            k,
+        )
+        for k in state
+    )
+    dst, _, conversion = convert(tmp_path, 'vicuna', state, **parts)
+    assert conversion.layout == 'Blip2VicunaInstruct'
+    assert conversion.complete != trained_part_only
+    if trained_part_only:
+        fresh = over_pretrained(source, 'vicuna', dst, **parts)
+    else:
+        fresh = build_captioner('vicuna', seed=1, **parts).eval()
+        load_converted(fresh, dst)
+    assert_same_model(fresh, source)
+
+
+def test_seed_vicuna_checkpoint_into_instructblip_is_refused(tmp_path):
+    source = source_model('vicuna', **seed_vicuna_parts())
+    message = error_of(
+        tmp_path, 'vicuna', lavis_state_dict(source, 'vicuna', True)
+    )
+    assert 'neck.qformer.embeddings.word_embeddings.weight' in message
+    assert 'qformer_text_input: False' in message
+
+
+def test_seed_vicuna_text_layout():
+    """Blip2VicunaInstruct.forward with ``prompt: ""``: the LLM reads
+    [visual ; prompt tokens (BOS alone) ; caption ; EOS] and only the
+    caption and EOS are targets (the prompt part is -100), as the head
+    lays it out."""
+    head = build_captioner('vicuna', **seed_vicuna_parts()).head
+    tokenizer = head.tokenizer
+    caption = tokenizer('a red circle', add_special_tokens=False).input_ids
+    text = head.text_inputs(['a red circle'])
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    assert text['input_ids'].tolist() == [[bos] + caption + [eos]]
+    assert text['labels'].tolist() == [[-100] + caption + [eos]]

@@ -245,6 +245,22 @@ def _coverage_problems(
                 f'{part} is there only in part: {some_keys(lacking)} of its '
                 'keys are missing'
             )
+    text_keys = [
+        k
+        for k in own
+        if k not in converted
+        and re.match(
+            r'neck\.qformer\.(embeddings\.\w+_embeddings\.'
+            r'|encoder\.layer\.\d+\.(intermediate|output)\.)',
+            k,
+        )
+    ]
+    if problems and text_keys:
+        problems.append(
+            "the Q-Former's text keys are missing: a LAVIS model with "
+            "qformer_text_input: False (the seed's Vicuna) has none; "
+            'convert it for a BLIP-2 (not InstructBLIP) model'
+        )
     if problems:
         return problems
     problems = checkpoint_mismatches(model, converted)
