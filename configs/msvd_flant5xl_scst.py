@@ -6,7 +6,15 @@ _base_ = ['./msvd_flant5xl_ft.py']
 train_dataloader = dict(batch_size=2)
 
 # The block that switches cross-entropy to SCST (see README, SCST).
-model = dict(objective=dict(type='SCSTObjective', num_candidates=5))
+# The seed's T5 SCST generates with max_length=32, which for T5 counts the
+# decoder's start token: at most 31 new tokens.
+model = dict(
+    objective=dict(
+        type='SCSTObjective',
+        num_candidates=5,
+        generation_cfg=dict(max_new_tokens=31),
+    )
+)
 # The seed's reward as its code computes it (each beam against the training
 # record's own caption, its swapped scorer call). Ours, against all
 # references of the video with the corpus's document frequencies, is
@@ -22,7 +30,6 @@ lr, min_lr, max_iters = 1e-6, 1e-7, 15000
 train_cfg = dict(max_iters=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=lr))
 param_scheduler = [
-    dict(_base_.param_scheduler[0], start_factor=1e-8 / lr),
-    dict(_base_.param_scheduler[1], eta_min=min_lr, end=max_iters),
+    dict(_base_.param_scheduler[0], eta_min=min_lr, end=max_iters),
 ]
 auto_scale_lr = dict(base_batch_size=16)  # 8 GPUs x 2 clips

@@ -10,8 +10,6 @@ _base_ = [
 lr, min_lr, max_epochs = 5e-5, 1e-5, 20
 train_cfg = dict(max_epochs=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=lr))
-# Warm-up over the first 1000 iterations from 1e-8.
 param_scheduler = [
-    dict(_base_.param_scheduler[0], start_factor=1e-8 / lr),
-    dict(_base_.param_scheduler[1], eta_min=min_lr, end=max_epochs),
+    dict(_base_.param_scheduler[0], eta_min=min_lr, end=max_epochs),
 ]

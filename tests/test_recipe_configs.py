@@ -188,6 +188,15 @@ RECIPES = {
 }
 
 
+# LAVIS's iters_per_inner_epoch of the iteration-based recipes.
+INNER_EPOCHS = {
+    'msrvtt_flant5xl_ft': 500,
+    'msrvtt_flant5xl_scst': 1000,
+    'msvd_flant5xl_ft': 1000,
+    'msvd_flant5xl_scst': 1000,
+}
+
+
 def _frames(pipeline):
     return {step.num_frames for step in pipeline if 'num_frames' in step}
 
@@ -214,36 +223,49 @@ def test_recipe_hyperparameters(name):
     optimizer = cfg.optim_wrapper.optimizer
     assert (optimizer.type, optimizer.lr) == ('AdamW', lr)
     assert optimizer.weight_decay == 0.05
-    warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.by_epoch, warmup.end) == (
-        'LinearLR',
-        False,
-        1000,
+    assert cfg.optim_wrapper.constructor == 'LavisParamGroupsConstructor'
+    assert cfg.randomness == dict(seed=42, diff_rank_seed=True)
+    assert cfg.train_dataloader.drop_last is True
+    assert model.backbone.train_final_norm is True
+    (schedule,) = cfg.param_scheduler
+    assert schedule.type == 'LavisWarmupCosineLR'
+    assert (schedule.warmup_start_lr, schedule.warmup_iters) == (1e-8, 1000)
+    assert (schedule.eta_min, schedule.begin, schedule.end) == (
+        min_lr,
+        0,
+        length,
     )
-    assert lr * warmup.start_factor == pytest.approx(1e-8, rel=1e-12)
-    assert cosine.type == 'CosineAnnealingLR'
-    assert (cosine.eta_min, cosine.begin, cosine.end) == (min_lr, 0, length)
     if unit == 'iters':
+        inner_epoch = INNER_EPOCHS[name]
         assert cfg.train_cfg.type == 'IterBasedTrainLoop'
         assert cfg.train_cfg.max_iters == length
-        assert cfg.train_cfg.val_interval == 1000
-        assert not cosine.by_epoch
+        assert cfg.train_cfg.val_interval == inner_epoch
+        assert not schedule.by_epoch
+        assert schedule.iters_per_epoch == inner_epoch
         checkpoint = cfg.default_hooks.checkpoint
-        assert (checkpoint.by_epoch, checkpoint.interval) == (False, 1000)
+        assert (checkpoint.by_epoch, checkpoint.interval) == (
+            False,
+            inner_epoch,
+        )
         assert cfg.log_processor.by_epoch is False
     else:
         assert cfg.train_cfg.type == 'EpochBasedTrainLoop'
         assert cfg.train_cfg.max_epochs == length
         assert cfg.train_cfg.val_interval == 1
-        assert cosine.by_epoch and cosine.convert_to_iter_based
+        assert schedule.by_epoch and schedule.convert_to_iter_based
+    if pretrained in (OPT27, OPT67):
+        # The seed's OPT loss targets BOS; its frozen OPT keeps dropout.
+        assert model.head.bos_as_target is True
+        assert model.head.eval_when_frozen is False
     assert (
         cfg.default_hooks.checkpoint.save_best == 'caption/CIDEr_plus_BLEU_4'
     )
     if name.endswith('_scst'):
         xe = name.replace('_scst', '_ft')
-        assert cfg.model.objective == dict(
-            type='SCSTObjective', num_candidates=5
-        )
+        objective = dict(type='SCSTObjective', num_candidates=5)
+        if lora:  # T5: the seed's max_length=32 counts the start token
+            objective['generation_cfg'] = dict(max_new_tokens=31)
+        assert cfg.model.objective == objective
         # The seed's recipes run the seed's reward.
         assert cfg.custom_hooks == [
             dict(

@@ -73,7 +73,15 @@ def test_demo_schedule_ends_with_the_shorter_run(logged):
 def test_seed_schedule_lengthened():
     cfg = Config.fromfile(osp.join(SCHEDULES, 'adamw_warmup_cosine_epochs.py'))
     schedule = rescaled({'train_cfg.max_epochs': 15}, cfg)
-    assert [entry.get('end') for entry in schedule] == [1000, 15]
+    # One LAVIS schedule: its cosine counts the new run's epochs.
+    assert [entry.get('end') for entry in schedule] == [15]
+
+
+def test_seed_iteration_schedule_lengthened():
+    # LAVIS's runner_iter: max_epoch = max_iters // iters_per_inner_epoch.
+    cfg = Config.fromfile(osp.join(SCHEDULES, 'adamw_warmup_cosine_iters.py'))
+    schedule = rescaled({'train_cfg.max_iters': 20000}, cfg)
+    assert [entry.get('end') for entry in schedule] == [20000]
 
 
 def test_warm_up_in_epochs_is_kept_and_the_rest_stretched(logged):

@@ -141,6 +141,38 @@ def test_cached_training_equals_uncached_and_skips_the_vit(tmp_path, videos):
     assert len(calls) == 2
 
 
+def test_trained_final_norm_runs_after_the_cache(tmp_path, videos):
+    # The seed trains ln_vision on a frozen ViT: the cache holds the tokens
+    # before it, so cached training still equals uncached while the norm
+    # learns, and such a cache is not the one of a backbone without it.
+    data = batches(videos)
+    parts = dict(backbone=dict(train_final_norm=True))
+    plain = build_captioner('opt', **parts)
+    cached = build_captioner('opt', **parts)
+    cache = use_cache(cached, tmp_path / 'cache')
+    calls = []
+    cached.backbone.vision_model.encoder.register_forward_hook(
+        lambda module, args, output: calls.append(args)
+    )
+    norm = cached.backbone.vision_model.post_layernorm.weight.clone()
+    expected = train_epochs(plain, data, epochs=3)
+    losses = train_epochs(cached, data, epochs=3)
+    assert all(torch.equal(a, b) for a, b in zip(losses, expected))
+    assert len(calls) == 2
+    assert (cache.computed, cache.hits) == (4, 8)
+    assert not torch.equal(
+        cached.backbone.vision_model.post_layernorm.weight, norm
+    )
+    for batch in data:
+        assert torch.equal(
+            visual_tokens(cached, batch), visual_tokens(plain, batch)
+        )
+    other = FrameFeatureCache(
+        str(tmp_path / 'cache'), build_captioner('opt').backbone, pipeline()
+    )
+    assert other.folder != cache.folder
+
+
 def test_half_precision_vit_stores_half_tokens(tmp_path, videos):
     captioner = build_captioner('opt', backbone=dict(dtype='float16'))
     cache = use_cache(captioner, tmp_path)

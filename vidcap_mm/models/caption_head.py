@@ -64,7 +64,13 @@ class LLMCaptionHead(BaseModule):
             start token (at least ``min_length - 1`` new tokens), as
             transformers counts them.
         frozen (bool): No gradient to the LLM's own weights and, without
-            LoRA, eval mode through ``train()``. Defaults to True.
+            LoRA and with ``eval_when_frozen``, eval mode through
+            ``train()``. Defaults to True.
+        eval_when_frozen (bool): A frozen LLM without LoRA stays in eval
+            mode (no dropout) while the rest trains. False: it follows
+            ``train()``, its dropout active, as LAVIS leaves its frozen LLMs
+            (the seed's OPT recipes: OPT's dropout 0.1; with LoRA the LLM
+            follows ``train()`` either way). Defaults to True.
         lora (dict, optional): A ``peft.LoraConfig`` as a dict (seed:
             ``r=8, lora_alpha=16, lora_dropout=0.05,
             target_modules=['q', 'v']`` on T5). With LoRA the LLM follows
@@ -94,6 +100,7 @@ class LLMCaptionHead(BaseModule):
         max_caption_tokens: int = 32,
         generation_cfg: Optional[dict] = None,
         frozen: bool = True,
+        eval_when_frozen: bool = True,
         lora: Optional[dict] = None,
         dtype: Optional[str] = None,
         bos_as_target: bool = False,
@@ -163,11 +170,11 @@ class LLMCaptionHead(BaseModule):
         if self.compute_dtype is not None:
             language_model.to(self.compute_dtype)
         if gradient_checkpointing:
-            if frozen and lora is None:
+            if frozen and lora is None and eval_when_frozen:
                 raise ValueError(
                     'gradient_checkpointing=True acts on an LLM in training '
                     'mode; a frozen LLM without LoRA stays in eval mode. '
-                    'Add lora= or set frozen=False.'
+                    'Add lora=, or set frozen=False or eval_when_frozen=False.'
                 )
             # Non-reentrant: works when the LLM's inputs need gradient but
             # its (frozen) weights do not.
@@ -175,6 +182,7 @@ class LLMCaptionHead(BaseModule):
                 gradient_checkpointing_kwargs=dict(use_reentrant=False)
             )
         self.frozen = frozen
+        self.eval_when_frozen = eval_when_frozen
         if frozen:
             freeze(language_model)
         self.uses_lora = lora is not None
@@ -186,7 +194,7 @@ class LLMCaptionHead(BaseModule):
 
     def train(self, mode: bool = True) -> 'LLMCaptionHead':
         super().train(mode)
-        if self.frozen and not self.uses_lora:
+        if self.frozen and self.eval_when_frozen and not self.uses_lora:
             self.language_model.eval()
         return self
 

@@ -142,8 +142,21 @@ def vit_fingerprint(backbone) -> str:
             step).
     """
     vit = backbone.vision_model
-    tensors = list(vit.named_parameters()) + list(vit.named_buffers())
-    training = [n for n, p in vit.named_parameters() if p.requires_grad]
+    # A final norm that trains runs after the cache: it stores the tokens
+    # before it, and the norm's weights are not part of the key.
+    norm_after = getattr(backbone, 'train_final_norm', False)
+
+    def keyed(name: str) -> bool:
+        return not (norm_after and name.startswith('post_layernorm.'))
+
+    tensors = [
+        (n, t)
+        for n, t in list(vit.named_parameters()) + list(vit.named_buffers())
+        if keyed(n)
+    ]
+    training = [
+        n for n, p in vit.named_parameters() if p.requires_grad and keyed(n)
+    ]
     if training:
         raise FeatureCacheError(
             f'Feature cache: the ViT trains ({training[0]} has a gradient), '
@@ -158,19 +171,16 @@ def vit_fingerprint(backbone) -> str:
             ]
         ).cpu()
     layout = [(n, list(t.shape), str(t.dtype)) for n, t in tensors]
-    return _sha256(
-        json.dumps(
-            dict(
-                config=vit.config.to_dict(),
-                layout=layout,
-                checksum=sums.numpy().tobytes().hex(),
-                dtype=str(backbone.compute_dtype),
-                interpolate_pos_encoding=backbone.interpolate_pos_encoding,
-            ),
-            sort_keys=True,
-            default=str,
-        )
+    options = dict(
+        config=vit.config.to_dict(),
+        layout=layout,
+        checksum=sums.numpy().tobytes().hex(),
+        dtype=str(backbone.compute_dtype),
+        interpolate_pos_encoding=backbone.interpolate_pos_encoding,
     )
+    if norm_after:
+        options['before_final_norm'] = True
+    return _sha256(json.dumps(options, sort_keys=True, default=str))
 
 
 class FrameFeatureCache:

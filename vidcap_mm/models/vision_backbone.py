@@ -29,6 +29,14 @@ class Blip2VisionBackbone(BaseModule):
             it in).
         frozen (bool): No gradient to the ViT, and it stays in eval mode
             through ``train()``. Defaults to True (the seed's best setting).
+        train_final_norm (bool): With ``frozen``, the ViT's final LayerNorm
+            (``post_layernorm``, LAVIS's ``ln_vision``) still trains, in
+            float32 whatever ``dtype`` is, as in the seed: LAVIS's
+            ``freeze_vit`` freezes only ``visual_encoder``, and ``ln_vision``
+            is a separate float32 module. The feature cache then stores
+            the tokens before that norm. Defaults to False (the whole
+            vision model frozen, as transformers' BLIP-2 has no separate
+            part).
         dtype (str, optional): Cast the ViT to this dtype, e.g.
             ``'float16'`` for a frozen ViT on GPU; it then runs in it under
             any enclosing autocast (:func:`~.precision.run_in_dtype`).
@@ -48,6 +56,7 @@ class Blip2VisionBackbone(BaseModule):
         self,
         blip2: nn.Module,
         frozen: bool = True,
+        train_final_norm: bool = False,
         dtype: Optional[str] = None,
         interpolate_pos_encoding: bool = False,
         init_cfg: Optional[dict] = None,
@@ -61,6 +70,17 @@ class Blip2VisionBackbone(BaseModule):
             self.vision_model.to(self.compute_dtype)
         if frozen:
             freeze(self.vision_model)
+        if train_final_norm and not frozen:
+            raise ValueError(
+                'train_final_norm=True is for a frozen ViT (frozen=True); '
+                'an unfrozen ViT trains its final norm anyway.'
+            )
+        self.train_final_norm = train_final_norm
+        if train_final_norm:
+            final_norm = self.vision_model.post_layernorm
+            final_norm.float()
+            final_norm.requires_grad_(True)
+            final_norm.register_forward_pre_hook(_to_float32)
         self.feature_cache = None
 
     def train(self, mode: bool = True) -> 'Blip2VisionBackbone':
@@ -88,11 +108,30 @@ class Blip2VisionBackbone(BaseModule):
                 'Expected a video batch of shape (B, T, 3, H, '
                 f'W), got {tuple(video.shape)}.'
             )
+        # A trained final norm runs after the frozen part (and the cache).
+        encode = self._encode_frozen if self.train_final_norm else self._encode
         if self.feature_cache is not None and data_samples is not None:
-            return self.feature_cache.encode(video, data_samples, self._encode)
-        return self._encode(video)
+            tokens = self.feature_cache.encode(video, data_samples, encode)
+        else:
+            tokens = encode(video)
+        if self.train_final_norm:
+            tokens = self.vision_model.post_layernorm(tokens)
+            if self.compute_dtype is not None:
+                tokens = tokens.to(self.compute_dtype)
+        return tokens
 
     def _encode(self, video: torch.Tensor) -> torch.Tensor:
+        """The ViT's tokens after its final norm, ``(B, T, N, D)``."""
+        return self._run_vit(
+            video,
+            lambda **inputs: self.vision_model(**inputs).last_hidden_state,
+        )
+
+    def _encode_frozen(self, video: torch.Tensor) -> torch.Tensor:
+        """The frozen ViT's tokens before its (trained) final norm."""
+        return self._run_vit(video, _without_final_norm(self.vision_model))
+
+    def _run_vit(self, video: torch.Tensor, vit) -> torch.Tensor:
         batch, frames = video.shape[:2]
         pixels = video.flatten(0, 1).to(self.vision_model.dtype)
         with (
@@ -101,11 +140,30 @@ class Blip2VisionBackbone(BaseModule):
             ),
             run_in_dtype(self.compute_dtype, pixels.device.type),
         ):
-            tokens = self.vision_model(
+            tokens = vit(
                 pixel_values=pixels,
                 interpolate_pos_encoding=self.interpolate_pos_encoding,
-            ).last_hidden_state
+            )
         if self.compute_dtype is not None:
             # Autocast leaves the final LayerNorm's output in float32.
             tokens = tokens.to(self.compute_dtype)
         return tokens.unflatten(0, (batch, frames))
+
+
+def _to_float32(module: nn.Module, args: tuple) -> tuple:
+    """Forward pre-hook: a float32 norm reads float32 (as LAVIS's
+    ``LayerNorm`` casts its input)."""
+    return tuple(a.float() if torch.is_tensor(a) else a for a in args)
+
+
+def _without_final_norm(vision_model: nn.Module):
+    """``vision_model``'s layers up to its final norm: embeddings, then the
+    encoder (the order of transformers' ``Blip2VisionModel.forward``)."""
+
+    def run(pixel_values, interpolate_pos_encoding=False):
+        hidden = vision_model.embeddings(
+            pixel_values, interpolate_pos_encoding=interpolate_pos_encoding
+        )
+        return vision_model.encoder(inputs_embeds=hidden).last_hidden_state
+
+    return run

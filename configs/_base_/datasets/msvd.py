@@ -35,6 +35,8 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=8,
+    # The seed drops the last partial batch of an epoch.
+    drop_last=True,
     persistent_workers=True,
     # Pinned batches: the model's data preprocessor copies them to the GPU
     # without blocking.

@@ -1,12 +1,15 @@
 # BLIP-2 with Flan-T5-XL (`Salesforce/blip2-flan-t5-xl`, a model id or a
-# local directory) as the seed runs it: the ViT frozen in float16, the LLM
-# frozen in bfloat16 (T5 overflows in float16); the Q-Former and its
-# projection train in float32. The caption is the decoder's target, after
+# local directory) as the seed runs it: the ViT frozen in float16 (its final
+# norm trains in float32), the LLM frozen in bfloat16 (T5 overflows in
+# float16); the Q-Former and its projection train in float32. The caption is the decoder's target, after
 # the encoder reads [32 visual tokens ; 'a video of'].
 model = dict(
     type='Blip2VideoCaptioner',
     pretrained='Salesforce/blip2-flan-t5-xl',
-    backbone=dict(type='Blip2VisionBackbone', dtype='float16'),
+    # LAVIS's freeze_vit freezes the ViT but not its final norm (ln_vision).
+    backbone=dict(
+        type='Blip2VisionBackbone', dtype='float16', train_final_norm=True
+    ),
     neck=dict(type='QFormerFusionNeck', fusion='concat'),
     head=dict(
         type='LLMCaptionHead',

@@ -1,15 +1,18 @@
 # InstructBLIP with Vicuna-7B (`Salesforce/instructblip-vicuna-7b`, its
 # LLM tokenizer at the top and the Q-Former's BERT tokenizer in the
 # `qformer_tokenizer` folder) as the seed runs it: the ViT frozen in
-# float16, the LLM frozen in bfloat16; the Q-Former and its projection
-# train in float32. The Q-Former reads the instruction too, and the LLM
+# float16 (its final norm trains in float32), the LLM frozen in bfloat16;
+# the Q-Former and its projection train in float32. The Q-Former reads the instruction too, and the LLM
 # reads [32 visual tokens ; instruction ; caption].
 # InstructBLIP's short-caption instruction, said of a video.
 instruction = 'A short video description:'
 model = dict(
     type='Blip2VideoCaptioner',
     pretrained='Salesforce/instructblip-vicuna-7b',
-    backbone=dict(type='Blip2VisionBackbone', dtype='float16'),
+    # LAVIS's freeze_vit freezes the ViT but not its final norm (ln_vision).
+    backbone=dict(
+        type='Blip2VisionBackbone', dtype='float16', train_final_norm=True
+    ),
     neck=dict(
         type='QFormerFusionNeck', fusion='concat', instruction=instruction
     ),

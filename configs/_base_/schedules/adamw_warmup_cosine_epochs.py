@@ -1,10 +1,13 @@
-# The seed's optimisation: AdamW (weight decay 0.05), linear warm-up from
-# ~0 then cosine decay to `min_lr`. Leaf configs set lr, min_lr, epochs and
-# warm-up length.
+# The seed's optimisation, as LAVIS runs it: AdamW (weight decay 0.05) over
+# two parameter groups (no decay for parameters with < 2 dimensions or
+# 'bias' / 'ln' / 'bn' in their name: LavisParamGroupsConstructor), and
+# LAVIS's linear_warmup_cosine_lr (LavisWarmupCosineLR): a linear warm-up
+# from 1e-8 over the first 1000 iterations of epoch 0 only, then from epoch
+# 1 one cosine value per epoch, down to `min_lr`. Leaf configs set lr,
+# min_lr and max_epochs.
 lr = 5e-5
 min_lr = 1e-5
 max_epochs = 10
-warmup_iters = 1000
 
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1
@@ -14,21 +17,17 @@ test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='LavisParamGroupsConstructor',
     optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=None,
 )
 
 param_scheduler = [
     dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters,
-    ),
-    dict(
-        type='CosineAnnealingLR',
+        type='LavisWarmupCosineLR',
         eta_min=min_lr,
+        warmup_start_lr=1e-8,
+        warmup_iters=1000,
         by_epoch=True,
         begin=0,
         end=max_epochs,
@@ -39,3 +38,5 @@ param_scheduler = [
 # by the real total batch over this one. Leaf configs that set another lr for
 # another batch (SCST: 2 clips per GPU) set their base_batch_size too.
 auto_scale_lr = dict(enable=False, base_batch_size=512)
+# The seed's seed: 42 + the process's rank.
+randomness = dict(seed=42, diff_rank_seed=True)

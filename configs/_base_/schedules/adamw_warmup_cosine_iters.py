@@ -1,36 +1,33 @@
-# The seed's iteration-based optimisation: AdamW (weight decay 0.05), a
-# linear warm-up over 1000 iterations from 1e-8, then cosine decay to
-# `min_lr` at `max_iters`; validation every 1000 iterations. Leaf configs
-# set lr, min_lr and max_iters (and the warm-up's start_factor = 1e-8 / lr),
-# and, since bases may not share keys, checkpoint every 1000 iterations and
-# log by iteration themselves (default_hooks, log_processor).
-# The optimizer, loops and auto_scale_lr come from the epoch-based base.
+# The seed's iteration-based optimisation (LAVIS's runner_iter): the
+# epoch-based base's optimizer, with LAVIS's schedule counted in "inner
+# epochs" of `iters_per_epoch` iterations (LAVIS's iters_per_inner_epoch):
+# warm-up over the first 1000 iterations from 1e-8, stopping where inner
+# epoch 0 ends, then one cosine value per inner epoch down to `min_lr`,
+# validation and a checkpoint after every inner epoch. Leaf configs set lr,
+# min_lr, max_iters and iters_per_epoch, and, since bases may not share
+# keys, checkpoint by iteration and log by iteration themselves
+# (default_hooks, log_processor).
 _base_ = ['./adamw_warmup_cosine_epochs.py']
 lr = 5e-5
 min_lr = 1e-5
 max_iters = 15000
-warmup_iters = 1000
-warmup_start_lr = 1e-8
+iters_per_epoch = 1000
 
 train_cfg = dict(
     _delete_=True,
     type='IterBasedTrainLoop',
     max_iters=max_iters,
-    val_interval=1000,
+    val_interval=iters_per_epoch,
 )
 optim_wrapper = dict(optimizer=dict(lr=lr))
 
 param_scheduler = [
     dict(
-        type='LinearLR',
-        start_factor=warmup_start_lr / lr,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters,
-    ),
-    dict(
-        type='CosineAnnealingLR',
+        type='LavisWarmupCosineLR',
         eta_min=min_lr,
+        warmup_start_lr=1e-8,
+        warmup_iters=1000,
+        iters_per_epoch=iters_per_epoch,
         by_epoch=False,
         begin=0,
         end=max_iters,

@@ -8,7 +8,12 @@
 _base_ = ['./adamw_warmup_cosine_epochs.py']
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# MMEngine's plain optimizer (weight decay on every trainable parameter)
+# and its own warm-up + cosine, as the demo's numbers were measured with,
+# not the seed's schedule and decay groups of the recipes.
+optim_wrapper = dict(
+    constructor='DefaultOptimWrapperConstructor', optimizer=dict(lr=1e-3)
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
     dict(
@@ -22,4 +27,4 @@ param_scheduler = [
 ]
 # lr 1e-3 was tuned for one process with the demo's batch of 32 clips.
 auto_scale_lr = dict(enable=False, base_batch_size=32)
-randomness = dict(seed=0)
+randomness = dict(_delete_=True, seed=0)
