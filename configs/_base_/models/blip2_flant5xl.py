@@ -1,8 +1,9 @@
 # BLIP-2 with Flan-T5-XL (`Salesforce/blip2-flan-t5-xl`, a model id or a
 # local directory) as the seed runs it: the ViT frozen in float16 (its final
 # norm trains in float32), the LLM frozen in bfloat16 (T5 overflows in
-# float16); the Q-Former and its projection train in float32. The caption is the decoder's target, after
-# the encoder reads [32 visual tokens ; 'a video of'].
+# float16); the Q-Former and its projection train in float32. The caption
+# is the decoder's target, after the encoder reads [32 visual tokens ;
+# 'a video of'].
 model = dict(
     type='Blip2VideoCaptioner',
     pretrained='Salesforce/blip2-flan-t5-xl',

@@ -1,7 +1,8 @@
 # BLIP-2 with OPT-2.7B (`Salesforce/blip2-opt-2.7b`) as the seed runs it:
 # the ViT frozen in float16 (its final norm trains in float32), the LLM
-# frozen in bfloat16; the Q-Former and its projection train in float32. OPT reads [32 visual tokens ; caption]
-# with an empty prompt, and '\n' ends a caption.
+# frozen in bfloat16; the Q-Former and its projection train in float32.
+# OPT reads [32 visual tokens ; caption] with an empty prompt, and '\n'
+# ends a caption.
 model = dict(
     type='Blip2VideoCaptioner',
     pretrained='Salesforce/blip2-opt-2.7b',

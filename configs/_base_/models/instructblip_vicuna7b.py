@@ -2,8 +2,9 @@
 # LLM tokenizer at the top and the Q-Former's BERT tokenizer in the
 # `qformer_tokenizer` folder) as the seed runs it: the ViT frozen in
 # float16 (its final norm trains in float32), the LLM frozen in bfloat16;
-# the Q-Former and its projection train in float32. The Q-Former reads the instruction too, and the LLM
-# reads [32 visual tokens ; instruction ; caption].
+# the Q-Former and its projection train in float32. The Q-Former reads
+# the instruction too, and the LLM reads [32 visual tokens ; instruction ;
+# caption].
 # InstructBLIP's short-caption instruction, said of a video.
 instruction = 'A short video description:'
 model = dict(
