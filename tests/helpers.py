@@ -9,10 +9,17 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 
 import vidcap_mm  # noqa: F401  (registers everything)
-from vidcap_mm.models.stand_ins import random_weights_model, suppress_non_words
+from vidcap_mm.models.stand_ins import (
+    TINY_CONFIGS,
+    random_weights_model,
+    suppress_non_words,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-LLM_KINDS = ('opt', 't5', 'vicuna')
+# The kinds of tiny model the fixture ``llm_kind`` runs (InstructBLIP's
+# Llama covers the Llama LLM; 'vicuna', BLIP-2 with Llama, is the seed's
+# Vicuna model, tested where it differs).
+LLM_KINDS = ('opt', 't5', 'instructblip')
 # A small vocabulary so that tokens ids are easy to read in tests.
 WORDS = (
     'a red green blue circle square on background short description '
@@ -20,12 +27,17 @@ WORDS = (
 ).split()
 
 
+def tiny_config_path(kind: str) -> str:
+    """``configs/_base_/models/<file>`` of a kind of
+    :data:`~vidcap_mm.models.stand_ins.TINY_CONFIGS`."""
+    return osp.join(REPO, 'configs', '_base_', 'models', TINY_CONFIGS[kind])
+
+
 def tiny_model_cfg(kind: str) -> dict:
-    """The model config of ``configs/_base_/models/tiny_blip2_<kind>.py``
-    with the test vocabulary."""
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'models', f'tiny_blip2_{kind}.py')
-    ).model.to_dict()
+    """The model config of the tiny config of ``kind`` (``'opt'``,
+    ``'t5'``, ``'vicuna'`` or ``'instructblip'``) with the test
+    vocabulary."""
+    cfg = Config.fromfile(tiny_config_path(kind)).model.to_dict()
     cfg['tokenizer']['words'] = WORDS
     if 'qformer_tokenizer' in cfg:
         cfg['qformer_tokenizer']['words'] = WORDS
@@ -81,10 +93,14 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
     the recipe (prompt, LoRA, dtypes, objective, generation settings, frame
     count, sampling, schedule types, hooks) is kept.
 
-    - ``model.pretrained`` is replaced by the tiny random BLIP-2 of
-      ``configs/_base_/models/tiny_blip2_<kind>.py`` of the same LLM family
-      (its ``blip2_config`` and offline tokenizers over the synthetic
-      clips' words). Configs already on ``blip2_config`` keep theirs.
+    - ``model.pretrained`` is replaced by the tiny random model of the same
+      kind (:data:`~vidcap_mm.models.stand_ins.TINY_CONFIGS`: LLM family,
+      BLIP-2 or InstructBLIP; its ``blip2_config`` and offline tokenizers
+      over the synthetic clips' words). Configs already on
+      ``blip2_config`` keep theirs.
+    - A ``load_from`` that is no other run's checkpoint (outside
+      ``work_dirs/``: a converted real checkpoint, such as the seed's
+      LAVIS weights) is dropped; it fits only the real model.
     - Every dataloader reads ``data_root`` (the LAVIS layout of
       ``generate_synthetic_clips``): ``annotations/<split>.json`` and
       ``videos/``; frames are decoded and resized to the tiny ViT's 32
@@ -108,6 +124,9 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
             cfg.model = random_weights_model(cfg.model.to_dict(), 'tiny')
         except ValueError as err:
             raise ValueError(f'{cfg.filename}: {err}') from None
+    load_from = cfg.get('load_from')
+    if load_from and not load_from.startswith('work_dirs/'):
+        cfg.load_from = None
     for split in ('train', 'val', 'test'):
         loader = cfg.get(f'{split}_dataloader')
         if loader is None:

@@ -6,7 +6,6 @@ Runner's test step must be those of ``Blip2ForConditionalGeneration.
 generate`` called with the same settings.
 """
 
-import os.path as osp
 from unittest import mock
 
 import torch
@@ -15,7 +14,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 from transformers import BlipImageProcessor
 
-from tests.helpers import REPO
+from tests.helpers import tiny_config_path
 from vidcap_mm.models import build_word_tokenizer, load_blip2
 
 GENERATION_CFG = dict(num_beams=3, max_new_tokens=8, min_length=4)
@@ -26,9 +25,7 @@ NUM_CLIPS = 4
 
 
 def model_config(kind):
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', '_base_', 'models', f'tiny_blip2_{kind}.py')
-    )
+    cfg = Config.fromfile(tiny_config_path(kind))
     cfg.merge_from_dict(
         {
             'model.head.generation_cfg': GENERATION_CFG,

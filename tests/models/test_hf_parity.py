@@ -18,7 +18,7 @@ def save_reference(kind, path):
     hf_model.save_pretrained(path)
     captioner = build_captioner(kind)
     captioner.head.tokenizer.save_pretrained(path)
-    if kind == 'vicuna':
+    if kind == 'instructblip':
         from vidcap_mm.models import build_word_tokenizer
 
         build_word_tokenizer(**cfg['qformer_tokenizer']).save_pretrained(
@@ -53,7 +53,7 @@ def transformers_inputs(kind, path, captions):
             end_of_caption, add_special_tokens=False
         ).input_ids
     extra = {}
-    if kind == 'vicuna':
+    if kind == 'instructblip':
         qformer_tokenizer = AutoTokenizer.from_pretrained(
             path, subfolder='qformer_tokenizer'
         )

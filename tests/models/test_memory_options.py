@@ -12,12 +12,12 @@ IGNORE = -100
 CAPTIONS = ['a red circle on a blue background', 'a green square']
 LORA = dict(
     opt=dict(r=4, lora_alpha=8, target_modules=['q_proj', 'v_proj']),
-    vicuna=dict(r=4, lora_alpha=8, target_modules=['q_proj', 'v_proj']),
+    instructblip=dict(r=4, lora_alpha=8, target_modules=['q_proj', 'v_proj']),
     t5=dict(r=4, lora_alpha=8, target_modules=['q', 'v']),
 )
 
 
-@pytest.mark.parametrize('kind', ['opt', 'vicuna', 't5'])
+@pytest.mark.parametrize('kind', ['opt', 'instructblip', 't5'])
 def test_loss_equals_transformers_loss_over_all_logits(kind):
     torch.manual_seed(0)
     captioner = build_captioner(kind).eval()
@@ -66,7 +66,12 @@ def loss_and_grads(captioner, inputs):
 
 @pytest.mark.parametrize(
     'kind, part',
-    [('opt', 'neck'), ('t5', 'head'), ('opt', 'head'), ('vicuna', 'head')],
+    [
+        ('opt', 'neck'),
+        ('t5', 'head'),
+        ('opt', 'head'),
+        ('instructblip', 'head'),
+    ],
 )
 def test_gradient_checkpointing_keeps_less_and_changes_nothing(kind, part):
     inputs = torch.randn(2, 2, 3, 32, 32)

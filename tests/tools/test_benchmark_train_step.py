@@ -22,6 +22,11 @@ PUBLISHED_BILLIONS = {
     'Salesforce/blip2-opt-2.7b': 3.74,
     'Salesforce/blip2-opt-6.7b': 7.75,
     'Salesforce/instructblip-vicuna-7b': 7.91,
+    # Less the Q-Former's text parts: word and position embeddings and 12
+    # text feed-forward blocks (768 -> 3072 -> 768 with a LayerNorm).
+    'checkpoints/blip2-vicuna-7b': 7.91
+    - (30523 + 512) * 768 / 1e9
+    - 12 * (2 * 768 * 3072 + 3072 + 3 * 768) / 1e9,
 }
 
 

@@ -33,7 +33,7 @@ from vidcap_mm.models.lavis_checkpoint import (
 TOOL = osp.join(REPO, 'tools', 'model_converters', 'lavis_to_vidcap.py')
 CAPTIONS = ['a red circle on a blue background', 'a green square']
 LORA = dict(lora=dict(r=2, lora_alpha=4, target_modules=['q', 'v']))
-FAMILY = dict(t5='t5', opt='opt', vicuna='llm')
+FAMILY = dict(t5='t5', opt='opt', vicuna='llm', instructblip='llm')
 
 # Our key (start) -> LAVIS key (start), first match wins; what follows the
 # match is kept. Written from LAVIS's module names (eva_vit.py, Qformer.py,
@@ -126,7 +126,7 @@ def lavis_state_dict(model, kind, trained_part_only=False):
     state['Qformer.bert.embeddings.position_ids'] = torch.arange(
         qformer.max_position_embeddings
     ).unsqueeze(0)
-    if kind == 'vicuna':  # LAVIS's Llama copy keeps inv_freq in its state
+    if family == 'llm':  # LAVIS's Llama copy keeps inv_freq in its state
         llm = model.head.language_model.config
         for i in range(llm.num_hidden_layers):
             state[
@@ -234,7 +234,7 @@ def assert_same_model(converted, source):
     assert torch.equal(ids, expected_ids)
 
 
-@pytest.mark.parametrize('kind', ['t5', 'opt', 'vicuna'])
+@pytest.mark.parametrize('kind', ['t5', 'opt', 'instructblip'])
 def test_whole_lavis_model_converts_to_the_same_model(tmp_path, kind):
     source = source_model(kind)
     dst, checkpoint, conversion = convert(
@@ -245,7 +245,7 @@ def test_whole_lavis_model_converts_to_the_same_model(tmp_path, kind):
         == {
             't5': 'Blip2T5',
             'opt': 'Blip2OPT',
-            'vicuna': 'Blip2VicunaInstruct',
+            'instructblip': 'Blip2VicunaInstruct',
         }[kind]
     )
     assert conversion.complete
@@ -288,9 +288,9 @@ T5_TIED_COPIES = [
             [k.format('base_model.model.') for k in T5_TIED_COPIES],
         ),
         ('opt', {}, ['opt_model.lm_head.weight']),
-        ('vicuna', {}, []),
+        ('instructblip', {}, []),
     ],
-    ids=['flan-t5', 'flan-t5-lora', 'opt', 'vicuna'],
+    ids=['flan-t5', 'flan-t5-lora', 'opt', 'instructblip-vicuna'],
 )
 def test_lavis_trainer_checkpoint_converts_over_the_pretrained_weights(
     tmp_path, kind, parts, tied_copies
@@ -547,32 +547,17 @@ def test_lonely_eva_bias_is_refused(tmp_path, t5_state):
     assert 'visual_encoder.blocks.1.attn.q_bias' in message
 
 
-def seed_vicuna_parts():
-    """The seed's Vicuna model (LAVIS Blip2VicunaInstruct with
-    ``qformer_text_input: False`` and ``prompt: ""``): a BLIP-2 Q-Former,
-    which reads no text, before the tiny Llama."""
-    blip2_config = tiny_model_cfg('vicuna')['blip2_config']
-    blip2_config['model_type'] = 'blip-2'
-    for key in ('vocab_size', 'pad_token_id'):
-        del blip2_config['qformer_config'][key]
-    return dict(
-        blip2_config=blip2_config,
-        qformer_tokenizer=None,
-        neck=dict(instruction=None),
-        head=dict(prompt=''),
-    )
-
-
 @pytest.mark.parametrize('trained_part_only', [False, True])
 def test_seed_vicuna_checkpoint_converts_to_a_blip2_qformer(
     tmp_path, trained_part_only
 ):
-    """With ``qformer_text_input: False`` LAVIS sets the Q-Former's word and
-    position embeddings and each layer's text ``intermediate`` / ``output``
-    to None, so its checkpoints hold none of them: they convert to a BLIP-2
-    Q-Former (``qformer.layernorm``), not to an InstructBLIP one."""
-    parts = seed_vicuna_parts()
-    source = source_model('vicuna', **parts)
+    """The seed's Vicuna model (LAVIS Blip2VicunaInstruct with
+    ``qformer_text_input: False`` and ``prompt: ""``; the tiny 'vicuna'
+    model): LAVIS sets the Q-Former's word and position embeddings and each
+    layer's text ``intermediate`` / ``output`` to None, so its checkpoints
+    hold none of them: they convert to a BLIP-2 Q-Former
+    (``qformer.layernorm``), not to an InstructBLIP one."""
+    source = source_model('vicuna')
     assert not source.neck.reads_instruction
     state = lavis_state_dict(source, 'vicuna', trained_part_only)
     assert not any(
@@ -583,35 +568,38 @@ def test_seed_vicuna_checkpoint_converts_to_a_blip2_qformer(
         )
         for k in state
     )
-    dst, _, conversion = convert(tmp_path, 'vicuna', state, **parts)
+    dst, _, conversion = convert(tmp_path, 'vicuna', state)
     assert conversion.layout == 'Blip2VicunaInstruct'
     assert conversion.complete != trained_part_only
     if trained_part_only:
-        fresh = over_pretrained(source, 'vicuna', dst, **parts)
+        fresh = over_pretrained(source, 'vicuna', dst)
     else:
-        fresh = build_captioner('vicuna', seed=1, **parts).eval()
+        fresh = build_captioner('vicuna', seed=1).eval()
         load_converted(fresh, dst)
     assert_same_model(fresh, source)
 
 
 def test_seed_vicuna_checkpoint_into_instructblip_is_refused(tmp_path):
-    source = source_model('vicuna', **seed_vicuna_parts())
+    source = source_model('vicuna')
     message = error_of(
-        tmp_path, 'vicuna', lavis_state_dict(source, 'vicuna', True)
+        tmp_path, 'instructblip', lavis_state_dict(source, 'vicuna', True)
     )
     assert 'neck.qformer.embeddings.word_embeddings.weight' in message
     assert 'qformer_text_input: False' in message
 
 
 def test_seed_vicuna_text_layout():
-    """Blip2VicunaInstruct.forward with ``prompt: ""``: the LLM reads
-    [visual ; prompt tokens (BOS alone) ; caption ; EOS] and only the
-    caption and EOS are targets (the prompt part is -100), as the head
-    lays it out."""
-    head = build_captioner('vicuna', **seed_vicuna_parts()).head
+    """Blip2VicunaInstruct with ``prompt: ""`` sets the Llama tokenizer's
+    BOS to '</s>' (``__init__``), so ``forward`` has the LLM read
+    [visual ; '</s>' (the empty prompt's one token) ; caption ; '</s>'],
+    the caption and its end the only targets, and ``generate`` start
+    after [visual ; '</s>']: the tiny 'vicuna' model's head lays it out
+    so."""
+    head = build_captioner('vicuna').head
     tokenizer = head.tokenizer
     caption = tokenizer('a red circle', add_special_tokens=False).input_ids
     text = head.text_inputs(['a red circle'])
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    assert text['input_ids'].tolist() == [[bos] + caption + [eos]]
+    eos = tokenizer.convert_tokens_to_ids('</s>')
+    assert head.prompt_ids == [eos]
+    assert text['input_ids'].tolist() == [[eos] + caption + [eos]]
     assert text['labels'].tolist() == [[-100] + caption + [eos]]

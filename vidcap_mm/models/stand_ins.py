@@ -5,11 +5,12 @@ Benchmarks and tests run without a model hub, so they replace a config's
 
 * ``'real'``: the checkpoint's own dimensions (EVA ViT-g, the Q-Former and
   the full LLM), for speed and memory figures of the real model;
-* ``'tiny'``: the tiny model of ``configs/_base_/models/tiny_blip2_<llm>.py``
-  of the same LLM family, for runs in seconds on CPU.
+* ``'tiny'``: the tiny model of the same kind (LLM family, and BLIP-2 or
+  InstructBLIP; :data:`TINY_CONFIGS` under ``configs/_base_/models/``),
+  for runs in seconds on CPU.
 
 Tokenizers become the offline word-level tokenizers of the tiny config of
-the family (its special-token convention and its words,
+the kind (its special-token convention and its words,
 :func:`~vidcap_mm.models.build_word_tokenizer`), at either size.
 Everything else of the config (prompt, LoRA, dtypes, objective, generation)
 is kept. A random stand-in writes only its tokenizer's words when asked
@@ -24,13 +25,25 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
-# LLM family of a checkpoint, from its model id or directory name (checked
-# in this order: an InstructBLIP id names no other family).
-_LLM_MARKS = (
-    ('vicuna', ('vicuna', 'instructblip')),
+# The stand-in kind of a checkpoint, from its model id or directory name
+# (checked in this order: an InstructBLIP id names Vicuna too), and its
+# tiny model config under configs/_base_/models/.
+_KIND_MARKS = (
+    ('instructblip', ('instructblip',)),
+    ('vicuna', ('vicuna',)),
     ('t5', ('t5',)),
     ('opt', ('opt',)),
 )
+TINY_CONFIGS = dict(
+    instructblip='tiny_instructblip_vicuna.py',
+    vicuna='tiny_blip2_vicuna.py',
+    t5='tiny_blip2_t5.py',
+    opt='tiny_blip2_opt.py',
+)
+# The directory that tools/model_converters/instructblip_to_blip2.py
+# assembles for the seed's Vicuna recipe (configs/_base_/models/
+# blip2_vicuna7b.py).
+BLIP2_VICUNA7B = 'checkpoints/blip2-vicuna-7b'
 
 # EVA ViT-g at 224 px and BLIP-2's Q-Former, shared by every checkpoint.
 _VIT_G = dict(
@@ -69,6 +82,22 @@ def _opt(hidden: int, ffn: int) -> dict:
         eos_token_id=1,
     )
 
+
+# Vicuna-7B v1.1 with InstructBLIP's added pad token (32001 tokens).
+_VICUNA_7B = dict(
+    model_type='llama',
+    vocab_size=32001,
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    max_position_embeddings=2048,
+    rms_norm_eps=1e-6,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=3,
+)
 
 # The dimensions of the checkpoints the recipes use (their config.json).
 REAL_DIMENSIONS = {
@@ -110,34 +139,30 @@ REAL_DIMENSIONS = {
         model_type='instructblip',
         vision_config=_VIT_G,
         qformer_config=dict(_QFORMER, vocab_size=30523, pad_token_id=0),
-        text_config=dict(
-            model_type='llama',
-            vocab_size=32001,
-            hidden_size=4096,
-            intermediate_size=11008,
-            num_hidden_layers=32,
-            num_attention_heads=32,
-            num_key_value_heads=32,
-            max_position_embeddings=2048,
-            rms_norm_eps=1e-6,
-            bos_token_id=1,
-            eos_token_id=2,
-            pad_token_id=3,
-        ),
+        text_config=_VICUNA_7B,
+        num_query_tokens=32,
+    ),
+    # The same ViT, Q-Former (less its text parts) and LLM as a BLIP-2.
+    BLIP2_VICUNA7B: dict(
+        vision_config=_VIT_G,
+        qformer_config=_QFORMER,
+        text_config=_VICUNA_7B,
         num_query_tokens=32,
     ),
 }
 
 
-def llm_family(pretrained: str) -> str:
-    """``'t5'``, ``'opt'`` or ``'vicuna'`` for a model id or directory."""
+def stand_in_kind(pretrained: str) -> str:
+    """The key of :data:`TINY_CONFIGS` for a model id or directory:
+    ``'t5'``, ``'opt'``, ``'vicuna'`` (BLIP-2) or ``'instructblip'``
+    (InstructBLIP with Vicuna)."""
     name = pretrained.lower()
-    for family, marks in _LLM_MARKS:
+    for kind, marks in _KIND_MARKS:
         if any(mark in name for mark in marks):
-            return family
+            return kind
     raise ValueError(
         f'pretrained={pretrained!r} names none of the LLM families '
-        f'{[family for family, _ in _LLM_MARKS]}.'
+        f'{[kind for kind, _ in _KIND_MARKS]}.'
     )
 
 
@@ -158,7 +183,7 @@ def random_weights_model(
             (one already on ``blip2_config`` is returned unchanged).
         size (str): ``'real'`` (the checkpoint's dimensions; only the
             model ids of :data:`REAL_DIMENSIONS`) or ``'tiny'``.
-        configs_dir (str, optional): Where ``_base_/models/tiny_blip2_*.py``
+        configs_dir (str, optional): Where ``_base_/models/tiny_*.py``
             lie (the tokenizers of both sizes come from there). Defaults to
             the repository's ``configs/``.
 
@@ -169,7 +194,7 @@ def random_weights_model(
     pretrained = model.get('pretrained')
     if pretrained is None:
         return model
-    family = llm_family(pretrained)
+    kind = stand_in_kind(pretrained)
     if size not in ('real', 'tiny'):
         raise ValueError(f"size must be 'real' or 'tiny', got {size!r}.")
     if size == 'real' and pretrained not in REAL_DIMENSIONS:
@@ -181,11 +206,11 @@ def random_weights_model(
         configs_dir or default_configs_dir(),
         '_base_',
         'models',
-        f'tiny_blip2_{family}.py',
+        TINY_CONFIGS[kind],
     )
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'No tiny {family} model config at {path}: the stand-ins take '
+            f'No tiny {kind} model config at {path}: the stand-ins take '
             'their offline tokenizers (and, tiny, their dimensions) from the '
             'repository (give configs_dir=).'
         )

@@ -23,8 +23,10 @@ from transformers import PreTrainedTokenizerFast
 
 # Special tokens, their order (= ids) and the template that adds them, per
 # family: OPT puts '</s>' in front (bos == eos), T5 appends '</s>', Llama
-# (Vicuna) puts '<s>' in front, BERT (InstructBLIP's Q-Former) wraps in
-# [CLS] ... [SEP].
+# puts '<s>' in front, Vicuna puts '</s>' in front (bos == eos: LAVIS's
+# Blip2VicunaInstruct sets its Llama tokenizer's BOS to '</s>', and
+# transformers' InstructBLIP conversion did the same), BERT (InstructBLIP's
+# Q-Former) wraps in [CLS] ... [SEP].
 _STYLES = {
     'opt': dict(
         specials=['<pad>', '</s>', '<unk>'],
@@ -47,6 +49,16 @@ _STYLES = {
         roles=dict(
             pad_token='<pad>',
             bos_token='<s>',
+            eos_token='</s>',
+            unk_token='<unk>',
+        ),
+    ),
+    'vicuna': dict(
+        specials=['<unk>', '<s>', '</s>', '<pad>'],
+        template='</s> $A',
+        roles=dict(
+            pad_token='<pad>',
+            bos_token='</s>',
             eos_token='</s>',
             unk_token='<unk>',
         ),
@@ -80,7 +92,7 @@ def build_word_tokenizer(
             captions a config trains on (the tiny model configs list the
             synthetic clips' words).
         style (str): Special-token convention: ``'opt'``, ``'t5'``,
-            ``'llama'`` or ``'bert'``.
+            ``'llama'``, ``'vicuna'`` or ``'bert'``.
         extra_tokens (Iterable[str]): Tokens appended after the words:
             the newline by default.
 

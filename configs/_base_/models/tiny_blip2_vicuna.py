@@ -1,12 +1,10 @@
-# A tiny, randomly initialised InstructBLIP with a Llama language model
-# (stands in for `pretrained='Salesforce/instructblip-vicuna-7b'`). The
-# Q-Former reads the instruction too.
+# A tiny, randomly initialised BLIP-2 with a Llama language model (stands in
+# for `pretrained='checkpoints/blip2-vicuna-7b'`, the seed's Vicuna model): a
+# Q-Former that reads no text, an empty prompt and the seed's Vicuna
+# tokenizer, whose BOS is '</s>'.
 _base_ = ['./tiny_blip2_opt.py']
-instruction = 'a short description of the video'
 model = dict(
     blip2_config=dict(
-        model_type='instructblip',
-        qformer_config=dict(vocab_size=128, pad_token_id=0),
         text_config=dict(
             _delete_=True,
             model_type='llama',
@@ -22,8 +20,6 @@ model = dict(
             pad_token_id=3,
         ),
     ),
-    tokenizer=dict(style='llama'),
-    qformer_tokenizer=dict(style='bert', words=_base_.tokenizer_words),
-    neck=dict(instruction=instruction),
-    head=dict(prompt=instruction, end_of_caption=None),
+    tokenizer=dict(style='vicuna'),
+    head=dict(prompt='', end_of_caption=None),
 )
