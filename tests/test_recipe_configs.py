@@ -174,7 +174,9 @@ T5, OPT27, OPT67 = (
     'Salesforce/blip2-opt-2.7b',
     'Salesforce/blip2-opt-6.7b',
 )
-VICUNA = 'Salesforce/instructblip-vicuna-7b'
+# The seed's Vicuna model: BLIP-2 assembled from InstructBLIP's weights
+# (tools/model_converters/instructblip_to_blip2.py).
+VICUNA = 'checkpoints/blip2-vicuna-7b'
 RECIPES = {
     'msrvtt_flant5xl_ft': (T5, True, 8, 64, 5e-5, 1e-5, 15000, 'iters'),
     'msrvtt_flant5xl_scst': (T5, True, 16, 2, 1e-5, 1e-6, 20000, 'iters'),
@@ -275,6 +277,14 @@ def test_recipe_hyperparameters(name):
         ]
         assert cfg.load_from == (
             f'work_dirs/{xe}/best_caption_CIDEr_plus_BLEU_4_*.pth'
+        )
+    elif pretrained == VICUNA:
+        # The seed's Q-Former reads no text; its LAVIS weights, converted.
+        assert 'objective' not in cfg.model
+        assert 'instruction' not in cfg.model.neck
+        assert cfg.model.head.prompt == ''
+        assert cfg.load_from == (
+            'checkpoints/blip2_pretrained_vicuna7b_vidcap.pth'
         )
     else:
         assert 'objective' not in cfg.model

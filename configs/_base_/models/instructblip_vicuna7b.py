@@ -1,10 +1,13 @@
 # InstructBLIP with Vicuna-7B (`Salesforce/instructblip-vicuna-7b`, its
 # LLM tokenizer at the top and the Q-Former's BERT tokenizer in the
-# `qformer_tokenizer` folder) as the seed runs it: the ViT frozen in
-# float16 (its final norm trains in float32), the LLM frozen in bfloat16;
-# the Q-Former and its projection train in float32. The Q-Former reads
-# the instruction too, and the LLM reads [32 visual tokens ; instruction ;
-# caption].
+# `qformer_tokenizer` folder): our alternative to the seed's Vicuna model
+# (blip2_vicuna7b.py, a Q-Former that reads no text), not the seed's. The
+# ViT frozen in float16 (its final norm trains in float32), the LLM frozen
+# in bfloat16; the Q-Former and its projection train in float32. The
+# Q-Former reads the instruction too, and the LLM reads [32 visual tokens ;
+# instruction ; caption]. Use it in a recipe in place of blip2_vicuna7b.py
+# (and `load_from = None`: the seed's LAVIS checkpoint has no Q-Former text
+# weights).
 # InstructBLIP's short-caption instruction, said of a video.
 instruction = 'A short video description:'
 model = dict(
