@@ -80,6 +80,25 @@ def test_caption_truncation_keeps_the_end_token():
     ]
 
 
+@pytest.mark.parametrize(
+    'caption, kept',
+    [
+        # Shorter than the limit with its end: the end stays.
+        ('a red', 'a red\n'),
+        # Exactly the limit: the end is cut, as LAVIS's tokenizer cuts
+        # caption + end as one text.
+        ('a red circle', 'a red circle'),
+        ('a red circle on a blue background', 'a red circle'),
+    ],
+)
+def test_truncation_with_the_end_counted(caption, kept):
+    head = build_captioner(
+        'opt', head=dict(max_caption_tokens=3, truncate_with_end=True)
+    ).head
+    text = head.text_inputs([caption])
+    assert text['labels'].tolist() == [[-100] + ids(head.tokenizer, kept)]
+
+
 def test_decode_cuts_at_end_of_caption():
     head = build_captioner('opt').head
     tok = head.tokenizer

@@ -80,3 +80,31 @@ def test_concat_differs_from_mean_of_frames():
         both = captioner.extract_feat(video)
         first = captioner.extract_feat(video[:, :1])
     assert not torch.allclose(both, first, atol=1e-4)
+
+
+def test_frame_mean_at_evaluation_and_concat_in_training():
+    # The seed's Vicuna: trained on one pass over all frames, captioning
+    # with the mean over frames of each frame's projected tokens.
+    captioner = build_captioner('opt', neck=dict(eval_fusion='frame_mean'))
+    video = torch.randn(2, NUM_FRAMES, 3, 32, 32)
+    captioner.eval()
+    feats, calls = qformer_calls(captioner, video)
+    assert calls == [((2 * NUM_FRAMES, 17, 32), (2 * NUM_FRAMES, 8, 32))]
+    with torch.no_grad():
+        frames = [
+            captioner.extract_feat(video[:, t : t + 1])
+            for t in range(NUM_FRAMES)
+        ]
+    expected = torch.stack(frames).mean(dim=0)
+    torch.testing.assert_close(feats, expected, rtol=0, atol=1e-6)
+    assert captioner.neck.num_output_tokens(NUM_FRAMES) == 8
+    captioner.train()
+    _, calls = qformer_calls(captioner, video)
+    assert calls == [((2, NUM_FRAMES * 17, 32), (2, 8, 32))]
+
+
+def test_unknown_eval_fusion_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="Unknown fusion 'mean'"):
+        build_captioner('opt', neck=dict(eval_fusion='mean'))

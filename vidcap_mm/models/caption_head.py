@@ -54,6 +54,11 @@ class LLMCaptionHead(BaseModule):
         end_of_caption (str, optional): A one-token caption terminator.
         max_caption_tokens (int): Captions are truncated to this many
             tokens (before the end token) for the loss.
+        truncate_with_end (bool): The end token counts in
+            ``max_caption_tokens``: caption + end are cut to that many, so
+            a caption that long loses its end, as LAVIS's tokenizer call
+            does for OPT and Vicuna (``caption + end`` truncated as one
+            text). Defaults to False (the end is always kept).
         generation_cfg (dict, optional): Keyword arguments for
             ``generate`` (the seed's evaluation: ``num_beams=5,
             max_new_tokens=32, min_length=5``). ``min_length`` counts as
@@ -98,6 +103,7 @@ class LLMCaptionHead(BaseModule):
         prompt: str = '',
         end_of_caption: Optional[str] = None,
         max_caption_tokens: int = 32,
+        truncate_with_end: bool = False,
         generation_cfg: Optional[dict] = None,
         frozen: bool = True,
         eval_when_frozen: bool = True,
@@ -136,6 +142,7 @@ class LLMCaptionHead(BaseModule):
             )
         self.bos_as_target = bos_as_target
         self.max_caption_tokens = max_caption_tokens
+        self.truncate_with_end = truncate_with_end
         self.end_of_caption = end_of_caption
         if end_of_caption is None:
             self.end_token_id = tokenizer.eos_token_id
@@ -213,13 +220,15 @@ class LLMCaptionHead(BaseModule):
         return self._prompt_ids.unsqueeze(0).expand(batch, -1)
 
     def _caption_ids(self, captions: Sequence[str]) -> List[List[int]]:
-        """Caption token ids, truncated, each ending with the end token."""
+        """Caption token ids, truncated, each ending with the end token
+        (unless ``truncate_with_end`` cut it)."""
         ids = self.tokenizer(
             list(captions), add_special_tokens=False
         ).input_ids
-        return [
-            c[: self.max_caption_tokens] + [self.end_token_id] for c in ids
-        ]
+        limit, end = self.max_caption_tokens, [self.end_token_id]
+        if self.truncate_with_end:
+            return [(c + end)[:limit] for c in ids]
+        return [c[:limit] + end for c in ids]
 
     def _pad(self, sequences: List[List[int]], value: int) -> torch.Tensor:
         """Right-pad to one length; on the LLM's device without a host
@@ -253,8 +262,8 @@ class LLMCaptionHead(BaseModule):
         Args:
             targets (Sequence[Sequence[int]]): The caption token ids to
                 score, each with its end token when it has one (captions
-                from :meth:`_caption_ids` always do; generated ones that
-                hit the length limit do not).
+                from :meth:`_caption_ids` do unless ``truncate_with_end``
+                cut it; generated ones that hit the length limit do not).
             bos_as_target (bool): Decoder-only, empty prompt: label the
                 prompt's beginning-of-sequence token too (see the class).
 

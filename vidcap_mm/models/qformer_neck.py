@@ -32,6 +32,10 @@ class QFormerFusionNeck(BaseModule):
     - ``'per_frame'`` (transformers' InstructBLIP-Video): one Q-Former pass
       per frame and the T outputs concatenated: ``T * num_query_tokens``
       tokens to the LLM.
+    - ``'frame_mean'``: one Q-Former pass per frame, projected, and the
+      mean over the T frames: ``num_query_tokens`` tokens. The seed's
+      Vicuna model captions this way (LAVIS ``Blip2VicunaInstruct.generate``)
+      while it trains on ``'concat'``: ``eval_fusion`` gives that.
 
     For an InstructBLIP model the Q-Former also reads the instruction text,
     tokenized once here with the Q-Former's own tokenizer.
@@ -40,7 +44,10 @@ class QFormerFusionNeck(BaseModule):
         blip2 (PreTrainedModel): The transformers BLIP-2 / InstructBLIP
             model whose ``query_tokens``, ``qformer`` and
             ``language_projection`` this neck wraps.
-        fusion (str): ``'concat'`` or ``'per_frame'``.
+        fusion (str): ``'concat'``, ``'per_frame'`` or ``'frame_mean'``.
+        eval_fusion (str, optional): The fusion in eval mode (validation,
+            test, captioning your videos), when it is not ``fusion``.
+            Defaults to None (``fusion`` always).
         instruction (str, optional): InstructBLIP only: the text the Q-Former
             reads (the same prompt the LLM gets).
         qformer_tokenizer (PreTrainedTokenizerBase, optional): InstructBLIP
@@ -59,12 +66,13 @@ class QFormerFusionNeck(BaseModule):
             Q-Former forward per step). Defaults to False.
     """
 
-    FUSIONS = ('concat', 'per_frame')
+    FUSIONS = ('concat', 'per_frame', 'frame_mean')
 
     def __init__(
         self,
         blip2: nn.Module,
         fusion: str = 'concat',
+        eval_fusion: Optional[str] = None,
         instruction: Optional[str] = None,
         qformer_tokenizer=None,
         compute_dtype: Optional[str] = None,
@@ -72,12 +80,14 @@ class QFormerFusionNeck(BaseModule):
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if fusion not in self.FUSIONS:
-            raise ValueError(
-                f'Unknown fusion {fusion!r}; expected one of '
-                f'{self.FUSIONS}.'
-            )
+        for given in (fusion, eval_fusion):
+            if given is not None and given not in self.FUSIONS:
+                raise ValueError(
+                    f'Unknown fusion {given!r}; expected one of '
+                    f'{self.FUSIONS}.'
+                )
         self.fusion = fusion
+        self.eval_fusion = eval_fusion
         self.compute_dtype = resolve_dtype(compute_dtype)
         self.gradient_checkpointing = gradient_checkpointing
         self.query_tokens = blip2.query_tokens
@@ -113,9 +123,17 @@ class QFormerFusionNeck(BaseModule):
     def num_query_tokens(self) -> int:
         return self.query_tokens.size(1)
 
+    @property
+    def active_fusion(self) -> str:
+        """The fusion of the current mode."""
+        if not self.training and self.eval_fusion is not None:
+            return self.eval_fusion
+        return self.fusion
+
     def num_output_tokens(self, num_frames: int) -> int:
-        """How many tokens the LLM receives for a clip of ``num_frames``."""
-        if self.fusion == 'per_frame':
+        """How many tokens the LLM receives for a clip of ``num_frames``
+        in the current mode."""
+        if self.active_fusion == 'per_frame':
             return num_frames * self.num_query_tokens
         return self.num_query_tokens
 
@@ -130,7 +148,8 @@ class QFormerFusionNeck(BaseModule):
             :meth:`num_output_tokens`.
         """
         batch, frames, num_tokens, dim = frame_tokens.shape
-        if self.fusion == 'concat':
+        fusion = self.active_fusion
+        if fusion == 'concat':
             visual = frame_tokens.reshape(batch, frames * num_tokens, dim)
         else:
             visual = frame_tokens.reshape(batch * frames, num_tokens, dim)
@@ -151,6 +170,8 @@ class QFormerFusionNeck(BaseModule):
         embeds = self.language_projection(
             query_output.to(self.language_projection.weight.dtype)
         )
+        if fusion == 'frame_mean':
+            return embeds.unflatten(0, (batch, frames)).mean(dim=1)
         return embeds.reshape(batch, -1, embeds.size(-1))
 
     def _query(self, visual: torch.Tensor) -> torch.Tensor:

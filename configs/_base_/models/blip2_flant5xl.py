@@ -16,7 +16,8 @@ model = dict(
         type='LLMCaptionHead',
         prompt='a video of',
         dtype='bfloat16',
-        max_caption_tokens=32,
+        # LAVIS's max_txt_len 32 holds the caption's tokens and T5's '</s>'.
+        max_caption_tokens=31,
         generation_cfg=dict(num_beams=5, max_new_tokens=32, min_length=5),
     ),
 )

@@ -20,7 +20,10 @@ model = dict(
         # LAVIS leaves its frozen OPT in train mode: dropout 0.1 active.
         eval_when_frozen=False,
         dtype='bfloat16',
-        max_caption_tokens=32,
+        # LAVIS's max_txt_len 32 holds BOS + caption + '\n', cut as one
+        # text: a caption of 31 tokens or more loses its '\n'.
+        max_caption_tokens=31,
+        truncate_with_end=True,
         generation_cfg=dict(num_beams=5, max_new_tokens=32, min_length=5),
     ),
 )

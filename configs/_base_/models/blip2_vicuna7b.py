@@ -24,12 +24,26 @@ model = dict(
     backbone=dict(
         type='Blip2VisionBackbone', dtype='float16', train_final_norm=True
     ),
-    neck=dict(type='QFormerFusionNeck', fusion='concat'),
+    # LAVIS's Blip2VicunaInstruct trains on all frames in one Q-Former pass
+    # but captions (generate) with one pass per frame, the projected tokens
+    # averaged over the frames.
+    neck=dict(
+        type='QFormerFusionNeck', fusion='concat', eval_fusion='frame_mean'
+    ),
     head=dict(
         type='LLMCaptionHead',
         prompt='',
         dtype='bfloat16',
-        max_caption_tokens=32,
-        generation_cfg=dict(num_beams=5, max_new_tokens=32, min_length=5),
+        # max_output_txt_len 32 holds BOS + caption + '</s>', cut as one
+        # text: a caption of 31 tokens or more loses its '</s>'.
+        max_caption_tokens=31,
+        truncate_with_end=True,
+        # Its generate's defaults: repetition penalty 1.5, length penalty 1.
+        generation_cfg=dict(
+            num_beams=5,
+            max_new_tokens=32,
+            min_length=5,
+            repetition_penalty=1.5,
+        ),
     ),
 )
