@@ -1,5 +1,5 @@
 # Scores a trained MSR-VTT BLIP-2 Flan-T5-XL + LoRA captioner on the test
-# split: the seed's caption_msrvtt_flant5xl_eval (8 frames, beam search
+# split: the seed's caption_msrvtt_flant5xl_eval (16 frames, beam search
 # with 5 beams, at most 32 new tokens, at least 5). Only the evaluation
 # parts: `python tools/test.py configs/msrvtt_flant5xl_eval.py CHECKPOINT`.
 _base_ = [
@@ -7,8 +7,17 @@ _base_ = [
     './_base_/datasets/msrvtt.py',
     './_base_/default_runtime.py',
 ]
+num_frames = 16
+test_pipeline = [
+    dict(step, num_frames=num_frames) if 'num_frames' in step else step
+    for step in _base_.test_pipeline
+]
 train_dataloader = None
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # The run it scores by default; tools/test.py's CHECKPOINT replaces it.
 load_from = 'work_dirs/msrvtt_flant5xl_ft/best_caption_CIDEr_plus_BLEU_4_*.pth'
+# The seed's seed: 42 + the process's rank.
+randomness = dict(seed=42, diff_rank_seed=True)

@@ -13,8 +13,9 @@ test_pipeline = [
     for step in _base_.test_pipeline
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# The seed evaluates SCST runs in batches of 2 too.
+val_dataloader = dict(batch_size=2, dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(batch_size=2, dataset=dict(pipeline=test_pipeline))
 
 # The block that switches cross-entropy to SCST (see README, SCST).
 # The seed's T5 SCST generates with max_length=32, which for T5 counts the

@@ -12,3 +12,5 @@ train_dataloader = None
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 test_dataloader = dict(dataset=dict(split='val'))
+# The seed's seed: 42 + the process's rank.
+randomness = dict(seed=42, diff_rank_seed=True)

@@ -11,6 +11,8 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 train_dataloader = dict(batch_size=16)
+val_dataloader = dict(batch_size=16)
+test_dataloader = dict(batch_size=16)
 lr, min_lr, max_epochs = 1e-5, 0.0, 20
 train_cfg = dict(max_epochs=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=lr))

@@ -11,4 +11,8 @@ train_dataloader = None
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # The run it scores by default; tools/test.py's CHECKPOINT replaces it.
-load_from = 'work_dirs/msvd_flant5xl_scst/best_caption_CIDEr_plus_BLEU_4_*.pth'
+# The seed's YAML scores its MSVD XE run (the checkpoint its SCST YAML
+# starts from).
+load_from = 'work_dirs/msvd_flant5xl_ft/best_caption_CIDEr_plus_BLEU_4_*.pth'
+# The seed's seed: 42 + the process's rank.
+randomness = dict(seed=42, diff_rank_seed=True)

@@ -4,6 +4,9 @@
 # -> 1e-7 over 15000 iterations.
 _base_ = ['./msvd_flant5xl_ft.py']
 train_dataloader = dict(batch_size=2)
+# The seed evaluates SCST runs in batches of 2 too.
+val_dataloader = dict(batch_size=2)
+test_dataloader = dict(batch_size=2)
 
 # The block that switches cross-entropy to SCST (see README, SCST).
 # The seed's T5 SCST generates with max_length=32, which for T5 counts the

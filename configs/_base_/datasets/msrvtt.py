@@ -50,7 +50,7 @@ train_dataloader = dict(
     ),
 )
 val_dataloader = dict(
-    batch_size=16,
+    batch_size=32,
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
