@@ -101,9 +101,9 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
     - A ``load_from`` that is no other run's checkpoint (outside
       ``work_dirs/``: a converted real checkpoint, such as the seed's
       LAVIS weights) is dropped; it fits only the real model.
-    - Every dataloader reads ``data_root`` (the LAVIS layout of
-      ``generate_synthetic_clips``): ``annotations/<split>.json`` and
-      ``videos/``; frames are decoded and resized to the tiny ViT's 32
+    - Every dataloader (each part of a mix) reads ``data_root`` (the LAVIS
+      layout of ``generate_synthetic_clips``): ``annotations/<split>.json``
+      and ``videos/``; frames are decoded and resized to the tiny ViT's 32
       pixels instead of 224. ``batch_size`` clips, no workers.
     - The caption metric scores BLEU and CIDEr with the Python PTB
       tokenizer (METEOR's Java start-up would take most of the time); the
@@ -131,16 +131,19 @@ def tiny_stand_in(cfg: Config, data_root: str, batch_size: int = 2) -> None:
         loader = cfg.get(f'{split}_dataloader')
         if loader is None:
             continue
-        dataset = loader.dataset
-        ann_split = dataset.get('split') or split
-        dataset.ann_file = osp.join(
-            data_root, 'annotations', f'{ann_split}.json'
-        )
-        dataset.data_prefix = dict(video=osp.join(data_root, 'videos'))
-        for step in dataset.pipeline:
-            for key in ('resize', 'scale'):
-                if key in step:
-                    step[key] = (TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+        parts = [loader.dataset]
+        if loader.dataset.get('type') == 'ConcatDataset':  # a mix
+            parts = loader.dataset.datasets
+        for dataset in parts:
+            ann_split = dataset.get('split') or split
+            dataset.ann_file = osp.join(
+                data_root, 'annotations', f'{ann_split}.json'
+            )
+            dataset.data_prefix = dict(video=osp.join(data_root, 'videos'))
+            for step in dataset.pipeline:
+                for key in ('resize', 'scale'):
+                    if key in step:
+                        step[key] = (TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
         loader.batch_size = batch_size
         loader.num_workers = 0
         loader.persistent_workers = False

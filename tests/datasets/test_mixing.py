@@ -1,10 +1,13 @@
 import json
+import os.path as osp
 from collections import Counter
 
 import pytest
 from mmaction.registry import DATA_SAMPLERS, DATASETS
+from mmengine.config import Config
 from mmengine.dataset import ConcatDataset, RepeatDataset
 
+from tests.helpers import REPO
 from vidcap_mm.datasets import RatioMixSampler
 
 
@@ -115,3 +118,48 @@ def test_ratio_mix_sampler_errors(tmp_path, ratios, message):
         RatioMixSampler(concat, ratios, seed=0)
     with pytest.raises(TypeError, match='ConcatDataset'):
         RatioMixSampler(concat.datasets[0], [1], seed=0)
+
+
+WEBVID_VARIANT = osp.join(
+    REPO, 'configs', 'variants', 'msrvtt_flant5xl_ft_webvid.py'
+)
+
+
+def _webvid_variant(tmp_path, with_webvid):
+    """The variant's training set: MSR-VTT from 4 records, WebVid from 3
+    (or its default, absent path)."""
+    cfg = Config.fromfile(WEBVID_VARIANT)
+    msrvtt, webvid = cfg.train_dataloader.dataset.datasets
+    for part, name, size in ((msrvtt, 'msrvtt', 4), (webvid, 'webvid', 3)):
+        if part is webvid and not with_webvid:
+            continue
+        records = [
+            dict(video=f'{name}{i}.mp4', caption=f'{name} {i}')
+            for i in range(size)
+        ]
+        path = tmp_path / f'{name}.json'
+        path.write_text(json.dumps(records))
+        part.update(ann_file=str(path), data_root=None, pipeline=[])
+    return cfg
+
+
+def test_webvid_variant_mixes_one_to_seven(tmp_path, mmaction_scope):
+    cfg = _webvid_variant(tmp_path, with_webvid=True)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    sampler = DATA_SAMPLERS.build(
+        dict(cfg.train_dataloader.sampler, seed=0),
+        default_args=dict(dataset=dataset),
+    )
+    parts = Counter(index >= 4 for index in sampler)
+    # One pass over MSR-VTT, 7 times as many WebVid samples.
+    assert (parts[False], parts[True]) == (4, 28)
+
+
+def test_webvid_variant_without_the_data_names_the_file(
+    tmp_path, mmaction_scope, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    cfg = _webvid_variant(tmp_path, with_webvid=False)
+    with pytest.raises(FileNotFoundError) as error:
+        DATASETS.build(cfg.train_dataloader.dataset)
+    assert 'data/webvid_2m_msrvtt/annotations/train.json' in str(error.value)
