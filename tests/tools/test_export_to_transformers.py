@@ -1,8 +1,8 @@
 """tools/model_converters/export_to_transformers.py: a trained tiny captioner
-(its trainable part perturbed, LoRA on T5) exported to a transformers
-directory captions as before through ``init_captioner`` on the exported
-config, and with one frame transformers' own ``generate`` on the directory
-gives our captions."""
+(OPT, T5 with LoRA, InstructBLIP; its trainable part perturbed) exported to
+a transformers directory captions as before through ``init_captioner`` on
+the exported config, and with one frame transformers' own ``generate`` on
+the directory gives our captions; an untied ``lm_head`` stays untied."""
 
 import os.path as osp
 import runpy
@@ -17,7 +17,11 @@ from transformers import AutoModelForImageTextToText, AutoTokenizer
 from tests.helpers import REPO, caption_samples, tiny_model_cfg
 from tests.models.test_hf_parity import CAPTIONS, transformers_inputs
 from vidcap_mm.apis import init_captioner
-from vidcap_mm.apis.transformers_export import CONFIG_FILE, merge_lora
+from vidcap_mm.apis.transformers_export import (
+    CONFIG_FILE,
+    export_to_transformers,
+    merge_lora,
+)
 from vidcap_mm.engine.hooks import TrainableWeightsHook
 from vidcap_mm.models.stand_ins import suppress_non_words
 
@@ -70,7 +74,10 @@ def write_training(root, kind, lora):
     return config, path
 
 
-@pytest.fixture(scope='module', params=[('opt', False), ('t5', True)])
+@pytest.fixture(
+    scope='module',
+    params=[('opt', False), ('t5', True), ('instructblip', False)],
+)
 def exported(request, tmp_path_factory):
     kind, lora = request.param
     root = tmp_path_factory.mktemp(f'export_{kind}')
@@ -128,7 +135,11 @@ def test_one_frame_transformers_generate_gives_our_captions(exported):
     hf_model = AutoModelForImageTextToText.from_pretrained(
         exported.out_dir
     ).eval()
-    assert type(hf_model).__name__ == 'Blip2ForConditionalGeneration'
+    assert type(hf_model).__name__ == (
+        'InstructBlipForConditionalGeneration'
+        if exported.kind == 'instructblip'
+        else 'Blip2ForConditionalGeneration'
+    )
     tokenizer = AutoTokenizer.from_pretrained(exported.out_dir)
     head = exported.original.head
     image = clips(num_frames=1, seed=5, batch=2)
@@ -199,3 +210,26 @@ def test_checkpoint_of_another_model_is_refused(exported, tmp_path, capsys):
     assert f"checkpoint '{exported.checkpoint}' does not fit" in error
     assert 'another architecture' in error and config in error
     assert not out_dir.exists()
+
+
+def test_untied_output_embedding_is_kept(tmp_path):
+    """Flan-T5 keeps ``lm_head`` apart from ``shared``: the export must
+    write it, and load it untied."""
+    model = tiny_model_cfg('t5')
+    model['blip2_config']['text_config']['tie_word_embeddings'] = False
+    config = str(tmp_path / 'untied.py')
+    Config(dict(model=model, randomness=dict(seed=0))).dump(config)
+    out_dir = str(tmp_path / 'exported')
+    export_to_transformers(config, None, out_dir)
+    with safe_open(
+        osp.join(out_dir, 'model.safetensors'), framework='pt'
+    ) as weights:
+        assert 'language_model.lm_head.weight' in weights.keys()
+    original = init_captioner(config, device='cpu')
+    export = init_captioner(osp.join(out_dir, CONFIG_FILE), device='cpu')
+    llm = export.head.language_model
+    assert llm.lm_head.weight is not llm.shared.weight
+    ours, theirs = original.state_dict(), export.state_dict()
+    assert ours.keys() == theirs.keys()
+    for key, value in ours.items():
+        assert torch.equal(theirs[key], value), key
