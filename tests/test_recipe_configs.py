@@ -229,6 +229,7 @@ def test_recipe_hyperparameters(name):
     assert cfg.randomness == dict(seed=42, diff_rank_seed=True)
     assert cfg.train_dataloader.drop_last is True
     assert model.backbone.train_final_norm is True
+    assert model.backbone.final_norm_eps == 1e-5  # LAVIS's ln_vision
     (schedule,) = cfg.param_scheduler
     assert schedule.type == 'LavisWarmupCosineLR'
     assert (schedule.warmup_start_lr, schedule.warmup_iters) == (1e-8, 1000)

@@ -69,3 +69,27 @@ def test_frozen_llm_mode_follows_the_key(eval_when_frozen, training):
     assert not any(p.requires_grad for p in llm.parameters())
     captioner.eval()
     assert not llm.training
+
+
+def test_final_norm_eps_is_lavis_when_given():
+    # LAVIS's ln_vision: nn.LayerNorm's eps 1e-5 (transformers: the ViT's).
+    plain = build_captioner('opt')
+    lavis = build_captioner('opt', backbone=dict(final_norm_eps=1e-5))
+    norm = lavis.backbone.vision_model.post_layernorm
+    assert norm.eps == 1e-5
+    assert plain.backbone.vision_model.post_layernorm.eps != 1e-5
+    video = clip_batch()
+    with torch.no_grad():
+        before = lavis.backbone.vision_model.encoder(
+            inputs_embeds=lavis.backbone.vision_model.embeddings(
+                video.flatten(0, 1)
+            )
+        ).last_hidden_state
+        tokens = lavis.backbone(video)
+    expected = torch.nn.functional.layer_norm(
+        before, norm.normalized_shape, norm.weight, norm.bias, eps=1e-5
+    )
+    torch.testing.assert_close(
+        tokens, expected.unflatten(0, (2, 3)), rtol=0, atol=1e-6
+    )
+    assert not torch.allclose(tokens, plain.backbone(video).detach())

@@ -820,6 +820,16 @@ def _code_rows(o: Ours) -> List[Row]:
                 EQUAL if (limit, with_end) == wanted else DIFFERS,
             )
         )
+    eps = o.backbone.get('final_norm_eps')
+    rows.append(
+        Row(
+            "code: ln_vision's eps",
+            '1e-05 (nn.LayerNorm)',
+            f'backbone.final_norm_eps={eps}',
+            EQUAL if eps == 1e-5 else DIFFERS,
+            "transformers' BLIP-2 gives its final norm the ViT's 1e-6",
+        )
+    )
     penalty = o.generation.get('repetition_penalty', 1.0)
     seed_penalty = 1.5 if family == 'vicuna' else 1.0
     rows.append(

@@ -37,6 +37,10 @@ class Blip2VisionBackbone(BaseModule):
             the tokens before that norm. Defaults to False (the whole
             vision model frozen, as transformers' BLIP-2 has no separate
             part).
+        final_norm_eps (float, optional): The final norm's epsilon. LAVIS's
+            ``ln_vision`` has PyTorch's default 1e-5 where transformers'
+            BLIP-2 gives it the ViT's 1e-6 (one config field for both).
+            Defaults to None (the model config's).
         dtype (str, optional): Cast the ViT to this dtype, e.g.
             ``'float16'`` for a frozen ViT on GPU; it then runs in it under
             any enclosing autocast (:func:`~.precision.run_in_dtype`).
@@ -57,6 +61,7 @@ class Blip2VisionBackbone(BaseModule):
         blip2: nn.Module,
         frozen: bool = True,
         train_final_norm: bool = False,
+        final_norm_eps: Optional[float] = None,
         dtype: Optional[str] = None,
         interpolate_pos_encoding: bool = False,
         init_cfg: Optional[dict] = None,
@@ -76,6 +81,8 @@ class Blip2VisionBackbone(BaseModule):
                 'an unfrozen ViT trains its final norm anyway.'
             )
         self.train_final_norm = train_final_norm
+        if final_norm_eps is not None:
+            self.vision_model.post_layernorm.eps = final_norm_eps
         if train_final_norm:
             final_norm = self.vision_model.post_layernorm
             final_norm.float()

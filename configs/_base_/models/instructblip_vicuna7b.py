@@ -13,9 +13,13 @@ instruction = 'A short video description:'
 model = dict(
     type='Blip2VideoCaptioner',
     pretrained='Salesforce/instructblip-vicuna-7b',
-    # LAVIS's freeze_vit freezes the ViT but not its final norm (ln_vision).
+    # LAVIS's freeze_vit freezes the ViT but not its final norm (ln_vision,
+    # a LayerNorm with PyTorch's eps 1e-5; transformers gives it 1e-6).
     backbone=dict(
-        type='Blip2VisionBackbone', dtype='float16', train_final_norm=True
+        type='Blip2VisionBackbone',
+        dtype='float16',
+        train_final_norm=True,
+        final_norm_eps=1e-5,
     ),
     neck=dict(
         type='QFormerFusionNeck', fusion='concat', instruction=instruction
