@@ -1,17 +1,26 @@
-"""Caption a video, or every video of a folder, with a trained captioner:
-``python demo/caption_video.py VIDEO_OR_FOLDER CONFIG [--checkpoint K]
-[--out results.json] [--show-dir DIR]``.
+"""Caption a video, a folder of videos or a list of them with a trained
+captioner: ``python demo/caption_video.py INPUT CONFIG [--checkpoint K]
+[--out results.json | --out records.jsonl] [--show-dir DIR]``.
 
-Captions are printed as ``name<TAB>caption`` lines. Videos that cannot be
-read are listed with the reason at the end, after the others are
-captioned; the exit status is then 1 (2 when there is nothing to caption).
+INPUT is a video, a folder (searched recursively) or a list file (``.txt``
+/ ``.lst``: a path per line; ``.csv`` / ``.jsonl``: a ``path`` column or
+key). Without ``--out`` or with a ``.json`` one, captions are printed as
+``name<TAB>caption`` lines (and written as a COCO caption result file).
+With ``--out OUT.jsonl`` the run is for many videos: one JSON record per
+line and video, appended a batch at a time so that a killed run loses at
+most the batch in flight and a rerun skips what OUT holds; videos that
+cannot be read go to ``OUT.errors.jsonl`` with the reason. Videos decode in
+``--workers`` DataLoader workers while the model captions. Unreadable
+videos never stop a run; they are counted at the end and the exit status
+is then 1 (2 when there is nothing to caption).
 """
 
 import argparse
 import json
 import os.path as osp
 import sys
-from typing import List
+import time
+from typing import List, Optional
 
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar, mkdir_or_exist
@@ -22,6 +31,15 @@ from vidcap_mm.apis import (
     init_captioner,
     iter_captions,
 )
+from vidcap_mm.apis.caption_loader import video_key
+from vidcap_mm.apis.caption_records import (
+    CaptionRecordError,
+    CaptionRecordFile,
+    caption_record,
+    errors_path,
+    file_digest,
+)
+from vidcap_mm.apis.video_inputs import iter_video_files
 from vidcap_mm.visualization import CaptionVisualizer
 
 
@@ -29,7 +47,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Caption videos with a trained video captioner.'
     )
-    parser.add_argument('video', help='a video file or a folder of videos')
+    parser.add_argument(
+        'video',
+        help='a video file, a folder of videos or a list file (.txt / .lst: '
+        'a path per line; .csv / .jsonl: a path column or key)',
+    )
     parser.add_argument('config', help='config file of the captioner')
     parser.add_argument(
         '--checkpoint',
@@ -38,9 +60,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--out',
-        help='write the captions as a COCO caption result file '
+        help='OUT.json: the captions as a COCO caption result file '
         '([{"image_id", "caption", "video"}], what '
-        'tools/analysis_tools/eval_captions.py scores)',
+        'tools/analysis_tools/eval_captions.py scores); OUT.jsonl: one '
+        'record per line and video (video, caption, duration, frames, '
+        'config, checkpoint), appended as it goes and resumable',
     )
     parser.add_argument(
         '--show-dir',
@@ -53,6 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--batch-size', type=int, default=1, help='videos per forward pass'
+    )
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        help='DataLoader workers decoding videos ahead (0: in this process)',
     )
     parser.add_argument(
         '--cfg-options',
@@ -72,6 +102,14 @@ def caption_video_files(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers < 0:
+        print(
+            f'error: --workers must be >= 0, got {args.workers}',
+            file=sys.stderr,
+        )
+        return 2
+    if args.out is not None and args.out.endswith('.jsonl'):
+        return caption_to_records(args)
     try:
         videos = collect_videos(args.video)
     except FileNotFoundError as err:
@@ -86,7 +124,11 @@ def caption_video_files(args: argparse.Namespace) -> int:
     failed: List[CaptionResult] = []
     progress = ProgressBar(len(videos), file=sys.stderr)
     for result in iter_captions(
-        model, videos, args.batch_size, skip_unreadable=True
+        model,
+        videos,
+        args.batch_size,
+        skip_unreadable=True,
+        num_workers=args.workers,
     ):
         if result.error is not None:
             failed.append(result)
@@ -123,6 +165,144 @@ def caption_video_files(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+def caption_to_records(args: argparse.Namespace) -> int:
+    """``--out OUT.jsonl``: caption what is not in OUT yet, appending a
+    record per video a batch at a time; returns the exit status."""
+    records = CaptionRecordFile(args.out)
+    errors = CaptionRecordFile(errors_path(args.out))
+    try:
+        done = records.videos()
+        # A pass over the names only (no decoding) for the progress total.
+        todo = sum(
+            video_key(item) not in done
+            for item in iter_video_files(args.video)
+        )
+    except (CaptionRecordError, FileNotFoundError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    if todo == 0:
+        if done:
+            print(
+                f'All videos of {args.video} are in {args.out} already '
+                f'({len(done)} records).',
+                file=sys.stderr,
+            )
+            return 0
+        print(f'error: no video in {args.video}.', file=sys.stderr)
+        return 2
+    if done:
+        print(
+            f'{args.out} holds {len(done)} records: captioning the other '
+            f'{todo} videos.',
+            file=sys.stderr,
+        )
+    model = init_captioner(
+        args.config, args.checkpoint, args.device, args.cfg_options
+    )
+    visualizer = _visualizer(model.cfg) if args.show_dir else None
+    run = dict(
+        config=osp.basename(args.config),
+        checkpoint=file_digest(args.checkpoint),
+    )
+    progress = Progress(todo)
+    captioned, failed, batch, batch_errors = 0, 0, [], []
+    for result in iter_captions(
+        model,
+        args.video,
+        args.batch_size,
+        skip_unreadable=True,
+        num_workers=args.workers,
+        skip=done,
+    ):
+        key = result.path if result.path is not None else result.name
+        if result.error is not None:
+            failed += 1
+            batch_errors.append(dict(video=key, error=result.error))
+            print(f'unreadable: {key}: {result.error}', file=sys.stderr)
+        else:
+            captioned += 1
+            batch.append(
+                caption_record(
+                    key, result.caption, result.data_sample.metainfo, run
+                )
+            )
+            if visualizer is not None:
+                visualizer.add_datasample(
+                    result.name,
+                    result.frames,
+                    result.data_sample,
+                    out_file=osp.join(args.show_dir, f'{result.name}.png'),
+                )
+        if len(batch) + len(batch_errors) == args.batch_size:
+            records.append(batch)
+            errors.append(batch_errors)
+            batch, batch_errors = [], []
+        progress.update(captioned + failed)
+    records.append(batch)
+    errors.append(batch_errors)
+    progress.close(captioned + failed)
+    print(
+        f'{captioned} videos captioned into {args.out}'
+        + (
+            f'; {failed} could not be read (listed in '
+            f'{errors_path(args.out)})'
+            if failed
+            else ''
+        )
+        + '.',
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+class Progress:
+    """Count, rate and time left: a tqdm bar on a terminal (tqdm comes with
+    transformers and draws rate and ETA itself), plain lines every
+    ``interval`` seconds otherwise (logs, batch jobs)."""
+
+    def __init__(self, total: int, interval: float = 30.0) -> None:
+        self.total = total
+        self.interval = interval
+        self.start = self.last = time.monotonic()
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit='video', file=sys.stderr)
+        self.count = 0
+
+    def update(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count - self.count)
+        elif time.monotonic() - self.last >= self.interval:
+            self.last = time.monotonic()
+            print(self.line(count), file=sys.stderr, flush=True)
+        self.count = count
+
+    def line(self, count: int, now: Optional[float] = None) -> str:
+        elapsed = (now or time.monotonic()) - self.start
+        rate = count / elapsed if elapsed > 0 else 0.0
+        left = (self.total - count) / rate if rate > 0 else float('nan')
+        return (
+            f'{count}/{self.total} videos, {rate:.2f} videos/s, '
+            f'{_duration(elapsed)} elapsed, {_duration(left)} left'
+        )
+
+    def close(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            print(self.line(count), file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:  # nan: no rate yet
+        return '?'
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
 def _visualizer(cfg) -> CaptionVisualizer:

@@ -3,28 +3,42 @@ and a checkpoint, then caption files, folders or frames in memory through
 the config's test pipeline."""
 
 import copy
+import functools
+import os
+import os.path as osp
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import (
+    Callable,
+    Container,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+)
 
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
 from vidcap_mm.datasets import VideoReadError
 from vidcap_mm.models import load_trainable_checkpoint
 
-from .video_inputs import VideoInput, VideoLike, collect_videos
-
-# The test pipeline's first step that opens a file; frames in memory take
-# its place (mmaction's DecordInit included: its DecordDecode reads the
-# same reader interface).
-_DECORD_INITS = ('DecordVideoInit', 'DecordInit')
+from .caption_loader import VideoInputDataset, caption_loader, video_key
+from .video_inputs import (
+    VideoInput,
+    VideoLike,
+    collect_videos,
+    iter_video_files,
+)
 
 
 @dataclass
@@ -118,46 +132,34 @@ def init_captioner(
     return model
 
 
-def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
-    """``test_pipeline`` with its decord opening step replaced by
-    :class:`~vidcap_mm.datasets.FrameArrayInit` (same ``resize`` and
-    ``min_frames``).
-
-    Raises:
-        ValueError: If the pipeline has no such step.
-    """
-    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
-    for i, step in enumerate(steps):
-        if step.get('type') in _DECORD_INITS:
-            steps[i] = dict(
-                type='FrameArrayInit',
-                resize=step.get('resize'),
-                min_frames=step.get('min_frames', 1),
-            )
-            return steps
-    raise ValueError(
-        'Captioning frame arrays needs a test pipeline that opens videos '
-        f'with one of {_DECORD_INITS}; this one has '
-        f'{[step.get("type") for step in steps]}.'
-    )
-
-
 def iter_captions(
     model: torch.nn.Module,
     videos: Union[VideoLike, VideoInput, Mapping, Sequence],
     batch_size: int = 1,
     skip_unreadable: bool = False,
+    num_workers: int = 0,
+    skip: Optional[Container[str]] = None,
 ) -> Iterator[CaptionResult]:
     """Caption ``videos`` batch by batch, yielding one result per video in
     order; nothing is kept once yielded (for many videos).
 
+    A folder or list file is read as it goes (never listed whole), and the
+    test pipeline runs in ``num_workers`` DataLoader workers
+    (:mod:`~.caption_loader`) while the model captions.
+
     Args:
         model (torch.nn.Module): A captioner from :func:`init_captioner`
             (its ``cfg`` gives the test pipeline).
-        videos: What :func:`collect_videos` takes.
+        videos: A video file, folder or list file
+            (:func:`~.video_inputs.iter_video_files`), or what
+            :func:`collect_videos` takes.
         batch_size (int): Videos per forward pass. Defaults to 1.
         skip_unreadable (bool): Give a result with ``error`` for a video
             that cannot be read instead of raising. Defaults to False.
+        num_workers (int): Processes decoding ahead. Defaults to 0 (in
+            this process).
+        skip (Container[str], optional): Video paths (names for frames in
+            memory) to leave out, e.g. those already captioned.
 
     Yields:
         CaptionResult: Each video's caption, data sample and frames.
@@ -165,36 +167,43 @@ def iter_captions(
     Raises:
         VideoReadError: If a video cannot be read (``skip_unreadable``
             False), naming the file.
+        FileNotFoundError: If a path does not exist, or a folder holds no
+            video file.
     """
-    if batch_size < 1:
-        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     test_pipeline = _test_pipeline(getattr(model, 'cfg', None))
-    items = collect_videos(videos)
-    init_default_scope(model.cfg.get('default_scope', 'mmaction'))
-    pipelines: Dict[bool, Compose] = {}
-
-    def pipeline(in_memory: bool) -> Compose:
-        if in_memory not in pipelines:
-            steps = test_pipeline
-            if in_memory:
-                steps = frame_array_pipeline(steps)
-            pipelines[in_memory] = Compose(steps)
-        return pipelines[in_memory]
-
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        results = [CaptionResult(item.name, item.path) for item in chunk]
+    dataset = VideoInputDataset(
+        _video_source(videos),
+        test_pipeline,
+        batch_size,
+        skip=skip,
+        default_scope=model.cfg.get('default_scope', 'mmaction'),
+    )
+    for batch in caption_loader(dataset, num_workers):
+        results = [CaptionResult(v.item.name, v.item.path) for v in batch]
         packed = []
-        for result, item in zip(results, chunk):
-            run = pipeline(item.frames is not None)
-            try:
-                packed.append((result, run(_pipeline_input(item))))
-            except VideoReadError as err:
-                if not skip_unreadable:
-                    raise
-                result.error = err.reason
+        for result, loaded in zip(results, batch):
+            if loaded.error is None:
+                packed.append((result, loaded.data))
+            elif not skip_unreadable:
+                raise VideoReadError(video_key(loaded.item), loaded.error)
+            else:
+                result.error = loaded.error
         _predict(model, packed)
         yield from results
+
+
+def _video_source(videos) -> Callable[[], Iterable[VideoInput]]:
+    """What the loader's workers walk: a path read as it goes (checked
+    here first, so that a missing path or an empty folder is said before
+    any worker starts), else the videos collected once."""
+    if isinstance(videos, (str, os.PathLike)):
+        path = os.fspath(videos)
+        first = next(iter_video_files(path), None)
+        if first is None and osp.isdir(path):
+            collect_videos(path)  # raises, saying what the folder holds
+        return functools.partial(iter_video_files, path)
+    items = collect_videos(videos)
+    return functools.partial(iter, items)
 
 
 def caption_videos(
@@ -244,19 +253,6 @@ def _test_pipeline(cfg: Optional[Config]) -> list:
             'test_dataloader.dataset.pipeline nor test_pipeline).'
         )
     return pipeline
-
-
-def _pipeline_input(item: VideoInput) -> dict:
-    # The keys the caption datasets give their test pipelines.
-    data = dict(
-        filename=item.path if item.frames is None else item.name,
-        video_id=item.name,
-        start_index=0,
-        modality='RGB',
-    )
-    if item.frames is not None:
-        data['frame_array'] = item.frames
-    return data
 
 
 def _predict(model: torch.nn.Module, packed: List[tuple]) -> None:

@@ -1,9 +1,19 @@
-"""The videos to caption: files, folders (searched for video files) and
-frames in memory, each named as the results will name it."""
+"""The videos to caption: files, folders (searched for video files), list
+files and frames in memory, each named as the results will name it."""
 
+import csv
+import json
 import os
 import os.path as osp
-from typing import List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import (
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Union,
+)
 
 import numpy as np
 
@@ -29,6 +39,12 @@ VIDEO_EXTENSIONS = (
     '.wmv',
 )
 
+#: File name endings of list files: one video path per line (``.txt``,
+#: ``.lst``), or a ``path`` / ``video`` / ``filename`` column (``.csv``) or
+#: key (``.jsonl``).
+LIST_EXTENSIONS = ('.txt', '.lst', '.csv', '.jsonl')
+_PATH_KEYS = ('path', 'video', 'filename')
+
 VideoLike = Union[str, os.PathLike, np.ndarray]
 
 
@@ -37,13 +53,16 @@ class VideoInput(NamedTuple):
 
     Attributes:
         name (str): The video's name in the results (its id).
-        path (str, optional): The video file.
+        path (str, optional): The video file, as given.
         frames (np.ndarray, optional): ``(T, H, W, 3)`` uint8 RGB frames.
+        error (str, optional): Why this entry of a list file names no video
+            (it is reported, not captioned).
     """
 
     name: str
     path: Optional[str] = None
     frames: Optional[np.ndarray] = None
+    error: Optional[str] = None
 
 
 def collect_videos(
@@ -111,22 +130,113 @@ def _collect(videos, name: Optional[str], found: List[VideoInput]) -> None:
 
 
 def _folder_videos(folder: str) -> List[VideoInput]:
-    videos, others = [], 0
+    videos = list(_walk_videos(folder))
+    if not videos:
+        _no_video_in(folder)
+    return videos
+
+
+def _no_video_in(folder: str) -> None:
+    others = sum(
+        not file.startswith('.')
+        for _, _, files in os.walk(folder)
+        for file in files
+    )
+    raise FileNotFoundError(
+        f'{folder}: no video file in this folder or its subfolders '
+        f'({others} other files; endings looked for: '
+        f'{" ".join(VIDEO_EXTENSIONS)}).'
+    )
+
+
+def iter_video_files(source: Union[str, os.PathLike]) -> Iterator[VideoInput]:
+    """The videos of a file, folder or list file, one at a time: nothing is
+    listed ahead (for folders and lists of millions of videos).
+
+    Args:
+        source: A video file; a folder (its video files by
+            :data:`VIDEO_EXTENSIONS`, subfolders included, sorted, hidden
+            ones left out; named by their path inside it); or a list file
+            (:data:`LIST_EXTENSIONS`): one path per line in ``.txt`` /
+            ``.lst`` (blank lines and lines starting with ``#`` skipped), a
+            ``path``, ``video`` or ``filename`` column in ``.csv`` (with a
+            header) or key in ``.jsonl``. Listed paths are used as given
+            (relative ones from the current directory) and name the video.
+            A list entry without a path gives a :class:`VideoInput` with
+            ``error`` naming the file and line.
+
+    Raises:
+        FileNotFoundError: If ``source`` does not exist.
+    """
+    path = os.fspath(source)
+    if osp.isdir(path):
+        yield from _walk_videos(path)
+    elif not osp.exists(path):
+        raise FileNotFoundError(
+            f'{path}: no such video file, folder or list (absolute path '
+            f'{osp.abspath(path)}, current directory {os.getcwd()}).'
+        )
+    elif path.lower().endswith(LIST_EXTENSIONS):
+        yield from _listed_videos(path)
+    else:
+        yield VideoInput(osp.splitext(osp.basename(path))[0], path)
+
+
+def _walk_videos(folder: str) -> Iterator[VideoInput]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
         for file in sorted(files):
-            if file.startswith('.'):
-                continue
-            if not file.lower().endswith(VIDEO_EXTENSIONS):
-                others += 1
+            if file.startswith('.') or not file.lower().endswith(
+                VIDEO_EXTENSIONS
+            ):
                 continue
             path = osp.join(root, file)
             name = osp.splitext(osp.relpath(path, folder))[0]
-            videos.append(VideoInput(name.replace(os.sep, '/'), path))
-    if not videos:
-        raise FileNotFoundError(
-            f'{folder}: no video file in this folder or its subfolders '
-            f'({others} other files; endings looked for: '
-            f'{" ".join(VIDEO_EXTENSIONS)}).'
-        )
-    return videos
+            yield VideoInput(name.replace(os.sep, '/'), path)
+
+
+def _listed_videos(list_file: str) -> Iterator[VideoInput]:
+    kind = osp.splitext(list_file)[1].lower()
+    with open(list_file, encoding='utf-8-sig', newline='') as lines:
+        if kind == '.csv':
+            rows = csv.DictReader(lines)
+            key = next(
+                (k for k in _PATH_KEYS if k in (rows.fieldnames or [])), None
+            )
+            if key is None:
+                yield VideoInput(
+                    f'{list_file}:1',
+                    error=f'{list_file}:1: the header has no column '
+                    f'{" / ".join(_PATH_KEYS)} (it has {rows.fieldnames}).',
+                )
+                return
+            for row in rows:
+                yield _listed(row.get(key), list_file, rows.line_num)
+            return
+        for number, line in enumerate(lines, start=1):
+            line = line.strip()
+            if not line or (kind != '.jsonl' and line.startswith('#')):
+                continue
+            if kind != '.jsonl':
+                yield _listed(line, list_file, number)
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                yield _listed(None, list_file, number, f'not JSON ({err})')
+                continue
+            value = None
+            if isinstance(record, dict):
+                value = next(
+                    (record[k] for k in _PATH_KEYS if record.get(k)), None
+                )
+            yield _listed(value, list_file, number)
+
+
+def _listed(value, list_file: str, line: int, why: str = '') -> VideoInput:
+    if isinstance(value, str) and value.strip():
+        return VideoInput(value.strip(), value.strip())
+    why = why or f'no {" / ".join(_PATH_KEYS)} given'
+    return VideoInput(
+        f'{list_file}:{line}', error=f'{list_file}:{line}: {why}.'
+    )

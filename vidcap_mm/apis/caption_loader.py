@@ -1,0 +1,202 @@
+"""Videos to caption through a PyTorch DataLoader: the test pipeline runs in
+its workers, batch by batch, in input order.
+
+Captioning many videos is decoding bound on CPU workers and generation
+bound on the model: a ``DataLoader`` over an ``IterableDataset`` keeps the
+two apart without holding the list of videos (a folder or list file is
+read as it goes; see :func:`~.video_inputs.iter_video_files`). Batches are
+made in the dataset, and worker ``k`` of ``W`` loads batches ``k``,
+``k + W``, ...: the loader hands them back round-robin, so in input order.
+"""
+
+import copy
+from typing import (
+    Callable,
+    Container,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+)
+
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from vidcap_mm.datasets import VideoReadError
+
+from .video_inputs import VideoInput
+
+# The test pipeline's first step that opens a file; frames in memory take
+# its place (mmaction's DecordInit included: its DecordDecode reads the
+# same reader interface).
+_DECORD_INITS = ('DecordVideoInit', 'DecordInit')
+# What a captioning record says of the video besides the frames used.
+_VIDEO_META = ('total_frames', 'avg_fps')
+
+
+class LoadedVideo(NamedTuple):
+    """One video through the test pipeline, or why not.
+
+    Attributes:
+        item (VideoInput): The video.
+        data (dict, optional): The pipeline's packed output (``inputs``,
+            ``data_samples``).
+        error (str, optional): Why it could not be read.
+    """
+
+    item: VideoInput
+    data: Optional[dict] = None
+    error: Optional[str] = None
+
+
+def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
+    """``test_pipeline`` with its decord opening step replaced by
+    :class:`~vidcap_mm.datasets.FrameArrayInit` (same ``resize`` and
+    ``min_frames``).
+
+    Raises:
+        ValueError: If the pipeline has no such step.
+    """
+    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    for i, step in enumerate(steps):
+        if step.get('type') in _DECORD_INITS:
+            steps[i] = dict(
+                type='FrameArrayInit',
+                resize=step.get('resize'),
+                min_frames=step.get('min_frames', 1),
+            )
+            return steps
+    raise ValueError(
+        'Captioning frame arrays needs a test pipeline that opens videos '
+        f'with one of {_DECORD_INITS}; this one has '
+        f'{[step.get("type") for step in steps]}.'
+    )
+
+
+def _with_video_meta(test_pipeline: Sequence[dict]) -> List[dict]:
+    """The pipeline whose packing step also keeps the video's length and
+    frame rate (for the duration in captioning records)."""
+    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    for step in steps:
+        if step.get('type') == 'PackCaptionInputs':
+            keys = step.get(
+                'meta_keys',
+                ('video_id', 'filename', 'frame_inds', 'img_shape'),
+            )
+            step['meta_keys'] = tuple(keys) + tuple(
+                k for k in _VIDEO_META if k not in keys
+            )
+    return steps
+
+
+class VideoInputDataset(IterableDataset):
+    """Batches of videos through a test pipeline.
+
+    Args:
+        videos (Callable[[], Iterable[VideoInput]]): Gives the videos, each
+            time anew (every worker walks them and keeps its share).
+        test_pipeline (Sequence[dict]): The config's test pipeline.
+        batch_size (int): Videos per batch.
+        skip (Container[str], optional): Paths (or names, for frames in
+            memory) to leave out, e.g. those already captioned.
+        default_scope (str): The registry scope the pipeline is built in.
+    """
+
+    def __init__(
+        self,
+        videos: Callable[[], Iterable[VideoInput]],
+        test_pipeline: Sequence[dict],
+        batch_size: int = 1,
+        skip: Optional[Container[str]] = None,
+        default_scope: str = 'mmaction',
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.videos = videos
+        self.test_pipeline = _with_video_meta(test_pipeline)
+        self.batch_size = batch_size
+        self.skip = skip if skip is not None else ()
+        self.default_scope = default_scope
+        self._pipelines = {}
+
+    def batches(self) -> Iterator[List[VideoInput]]:
+        """The videos to caption, in batches, in order."""
+        batch = []
+        for item in self.videos():
+            if video_key(item) in self.skip:
+                continue
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def __iter__(self) -> Iterator[List[LoadedVideo]]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        init_default_scope(self.default_scope)
+        for index, batch in enumerate(self.batches()):
+            if index % workers == worker:
+                yield [self.load(item) for item in batch]
+
+    def load(self, item: VideoInput) -> LoadedVideo:
+        """One video through the pipeline; a video that cannot be read, for
+        any reason, gives its error instead."""
+        if item.error is not None:
+            return LoadedVideo(item, error=item.error)
+        in_memory = item.frames is not None
+        try:
+            return LoadedVideo(item, self._pipeline(in_memory)(_inputs(item)))
+        except VideoReadError as err:
+            return LoadedVideo(item, error=err.reason)
+        except Exception as err:  # a decoder's own failure, or worse
+            return LoadedVideo(item, error=f'{type(err).__name__}: {err}')
+
+    def _pipeline(self, in_memory: bool) -> Compose:
+        if in_memory not in self._pipelines:
+            steps = self.test_pipeline
+            if in_memory:
+                steps = frame_array_pipeline(steps)
+            self._pipelines[in_memory] = Compose(steps)
+        return self._pipelines[in_memory]
+
+
+def video_key(item: VideoInput) -> str:
+    """What identifies a video in captioning records: its path as given
+    (its name for frames in memory or a bad list entry)."""
+    return item.path if item.path is not None else item.name
+
+
+def _keep(batch):
+    return batch
+
+
+def caption_loader(
+    dataset: VideoInputDataset, num_workers: int = 0
+) -> DataLoader:
+    """A DataLoader of ``dataset``'s batches (``num_workers`` processes
+    decoding ahead; 0: in this process)."""
+    return DataLoader(
+        dataset,
+        batch_size=None,
+        num_workers=num_workers,
+        collate_fn=_keep,
+        prefetch_factor=2 if num_workers > 0 else None,
+    )
+
+
+def _inputs(item: VideoInput) -> dict:
+    # The keys the caption datasets give their test pipelines.
+    data = dict(
+        filename=item.path if item.frames is None else item.name,
+        video_id=item.name,
+        start_index=0,
+        modality='RGB',
+    )
+    if item.frames is not None:
+        data['frame_array'] = item.frames
+    return data
