@@ -17,6 +17,7 @@ is then 1 (2 when there is nothing to caption).
 
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -38,6 +39,9 @@ from vidcap_mm.apis.caption_records import (
     caption_record,
     errors_path,
     file_digest,
+    merge_record_parts,
+    part_path,
+    recorded_videos,
 )
 from vidcap_mm.apis.video_inputs import iter_video_files
 from vidcap_mm.visualization import CaptionVisualizer
@@ -79,6 +83,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--batch-size', type=int, default=1, help='videos per forward pass'
     )
     parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='several processes (with --out OUT.jsonl): pytorch under '
+        'torchrun (tools/dist_caption.sh), slurm under srun '
+        '(tools/slurm_caption.sh)',
+    )
+    parser.add_argument(
         '--workers',
         type=int,
         default=2,
@@ -110,6 +122,13 @@ def caption_video_files(args: argparse.Namespace) -> int:
         return 2
     if args.out is not None and args.out.endswith('.jsonl'):
         return caption_to_records(args)
+    if args.launcher != 'none':
+        print(
+            'error: --launcher needs --out OUT.jsonl (each process writes '
+            'its part of it).',
+            file=sys.stderr,
+        )
+        return 2
     try:
         videos = collect_videos(args.video)
     except FileNotFoundError as err:
@@ -169,44 +188,71 @@ def caption_video_files(args: argparse.Namespace) -> int:
 
 def caption_to_records(args: argparse.Namespace) -> int:
     """``--out OUT.jsonl``: caption what is not in OUT yet, appending a
-    record per video a batch at a time; returns the exit status."""
-    records = CaptionRecordFile(args.out)
-    errors = CaptionRecordFile(errors_path(args.out))
+    record per video a batch at a time; returns the exit status.
+
+    Under ``--launcher pytorch`` (torchrun: tools/dist_caption.sh) or
+    ``slurm`` (srun: tools/slurm_caption.sh) each process captions every
+    R-th batch into its own part of OUT, and the first merges the parts
+    into OUT in input order at the end (torch.distributed directly: the
+    work is a stream of videos written as it goes, not MMEngine's test
+    loop, which gathers all results on one process at the end).
+    """
+    rank, world_size = start_processes(args.launcher)
     try:
-        done = records.videos()
+        return _caption_share(args, rank, world_size)
+    finally:
+        end_processes()
+
+
+def _caption_share(args, rank: int, world_size: int) -> int:
+    lead = rank == 0
+    try:
+        done = recorded_videos(args.out)
         # A pass over the names only (no decoding) for the progress total.
         todo = sum(
             video_key(item) not in done
             for item in iter_video_files(args.video)
         )
     except (CaptionRecordError, FileNotFoundError) as err:
-        print(f'error: {err}', file=sys.stderr)
+        _say(lead, f'error: {err}')
         return 2
+    # Every process has read what is done before any writes more.
+    barrier()
     if todo == 0:
-        if done:
-            print(
-                f'All videos of {args.video} are in {args.out} already '
-                f'({len(done)} records).',
-                file=sys.stderr,
-            )
-            return 0
-        print(f'error: no video in {args.video}.', file=sys.stderr)
-        return 2
+        if done and lead:
+            merge_record_parts(args.out, _order(args.video))
+            merge_record_parts(errors_path(args.out), _order(args.video))
+        _say(
+            lead,
+            f'All videos of {args.video} are in {args.out} already '
+            f'({len(done)} records).'
+            if done
+            else f'error: no video in {args.video}.',
+        )
+        return 0 if done else 2
     if done:
-        print(
+        _say(
+            lead,
             f'{args.out} holds {len(done)} records: captioning the other '
             f'{todo} videos.',
-            file=sys.stderr,
         )
+    out, errors_out = args.out, errors_path(args.out)
+    if world_size > 1:
+        out = part_path(args.out, rank, world_size)
+        errors_out = part_path(errors_out, rank, world_size)
+    records, errors = CaptionRecordFile(out), CaptionRecordFile(errors_out)
+    device = args.device or local_device(world_size)
     model = init_captioner(
-        args.config, args.checkpoint, args.device, args.cfg_options
+        args.config, args.checkpoint, device, args.cfg_options
     )
     visualizer = _visualizer(model.cfg) if args.show_dir else None
     run = dict(
         config=osp.basename(args.config),
         checkpoint=file_digest(args.checkpoint),
     )
-    progress = Progress(todo)
+    progress = Progress(
+        share_size(todo, args.batch_size, rank, world_size), enabled=lead
+    )
     captioned, failed, batch, batch_errors = 0, 0, [], []
     for result in iter_captions(
         model,
@@ -215,6 +261,7 @@ def caption_to_records(args: argparse.Namespace) -> int:
         skip_unreadable=True,
         num_workers=args.workers,
         skip=done,
+        shard=(rank, world_size),
     ):
         key = result.path if result.path is not None else result.name
         if result.error is not None:
@@ -243,7 +290,12 @@ def caption_to_records(args: argparse.Namespace) -> int:
     records.append(batch)
     errors.append(batch_errors)
     progress.close(captioned + failed)
-    print(
+    captioned, failed = sum_over_processes(captioned, failed)
+    if lead:
+        merge_record_parts(args.out, _order(args.video))
+        merge_record_parts(errors_path(args.out), _order(args.video))
+    _say(
+        lead,
         f'{captioned} videos captioned into {args.out}'
         + (
             f'; {failed} could not be read (listed in '
@@ -252,9 +304,84 @@ def caption_to_records(args: argparse.Namespace) -> int:
             else ''
         )
         + '.',
-        file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def _order(source: str):
+    return (video_key(item) for item in iter_video_files(source))
+
+
+def _say(lead: bool, message: str) -> None:
+    if lead:
+        print(message, file=sys.stderr)
+
+
+def start_processes(launcher: str):
+    """``(rank, world_size)`` of this process, after joining the process
+    group for ``pytorch`` (torchrun) or ``slurm`` (srun); ``(0, 1)`` for
+    ``none``."""
+    if launcher == 'none':
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    if launcher == 'slurm':
+        from vidcap_mm.engine.distributed import set_slurm_environment
+
+        set_slurm_environment()
+    backend = 'nccl' if torch.cuda.is_available() else 'gloo'
+    if backend == 'nccl':
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    dist.init_process_group(backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def end_processes() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def sum_over_processes(*counts: int):
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return counts
+    total = torch.tensor(counts, dtype=torch.long)
+    if dist.get_backend() == 'nccl':
+        total = total.cuda()
+    dist.all_reduce(total)
+    return tuple(int(c) for c in total.tolist())
+
+
+def local_device(world_size: int) -> Optional[str]:
+    """This process's GPU under a launcher (None: init_captioner's
+    default)."""
+    import torch
+
+    if world_size > 1 and torch.cuda.is_available():
+        return f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+    return None
+
+
+def share_size(todo: int, batch_size: int, rank: int, world_size: int) -> int:
+    """How many of ``todo`` videos (in batches) fall to ``rank``."""
+    batches = -(-todo // batch_size)
+    mine = len(range(rank, batches, world_size))
+    if mine and (batches - 1) % world_size == rank:
+        return (mine - 1) * batch_size + todo - (batches - 1) * batch_size
+    return mine * batch_size
 
 
 class Progress:
@@ -262,12 +389,15 @@ class Progress:
     transformers and draws rate and ETA itself), plain lines every
     ``interval`` seconds otherwise (logs, batch jobs)."""
 
-    def __init__(self, total: int, interval: float = 30.0) -> None:
+    def __init__(
+        self, total: int, interval: float = 30.0, enabled: bool = True
+    ) -> None:
         self.total = total
         self.interval = interval
+        self.enabled = enabled
         self.start = self.last = time.monotonic()
         self.bar = None
-        if sys.stderr.isatty():
+        if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit='video', file=sys.stderr)
@@ -276,7 +406,7 @@ class Progress:
     def update(self, count: int) -> None:
         if self.bar is not None:
             self.bar.update(count - self.count)
-        elif time.monotonic() - self.last >= self.interval:
+        elif self.enabled and time.monotonic() - self.last >= self.interval:
             self.last = time.monotonic()
             print(self.line(count), file=sys.stderr, flush=True)
         self.count = count
@@ -293,7 +423,7 @@ class Progress:
     def close(self, count: int) -> None:
         if self.bar is not None:
             self.bar.close()
-        else:
+        elif self.enabled:
             print(self.line(count), file=sys.stderr, flush=True)
 
 

@@ -20,9 +20,14 @@ from tests.apis.tiny_captioner import (
 )
 from tests.helpers import REPO
 from tests.tools.test_caption_video_cli import SCRIPT, cfg_option_args
-from tests.tools.tool_runs import run_tool
+from tests.tools.tool_runs import fake_slurm, run_slurm, run_tool
 from vidcap_mm.apis import init_captioner, iter_captions
-from vidcap_mm.apis.caption_records import CaptionRecordFile, errors_path
+from vidcap_mm.apis.caption_records import (
+    CaptionRecordFile,
+    errors_path,
+    part_path,
+    record_parts,
+)
 from vidcap_mm.apis.video_inputs import iter_video_files
 
 
@@ -213,3 +218,86 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, clips, checkpoint):
     assert {r['video']: r['caption'] for r in resumed} == {
         r['video']: r['caption'] for r in read_records(reference)
     }
+
+
+def dist_caption(out, source, checkpoint, processes):
+    env = {k: v for k, v in os.environ.items() if k not in ('PORT', 'NNODES')}
+    env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env['PATH']
+    return subprocess.run(
+        [
+            'bash',
+            'tools/dist_caption.sh',
+            CONFIG,
+            checkpoint,
+            str(source),
+            str(out),
+            str(processes),
+            *caption_args(source, out, checkpoint)[7:],
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_two_processes_give_the_lines_of_one(tmp_path, clips, checkpoint):
+    one = tmp_path / 'one.jsonl'
+    run_tool(*caption_args(clips, one, checkpoint), expect_success=False)
+    two = tmp_path / 'two.jsonl'
+    result = dist_caption(two, clips, checkpoint, 2)
+    assert result.returncode != 0, result.stderr  # the broken file
+    assert two.read_text() == one.read_text()
+    assert record_parts(str(two)) == []
+    (error,) = read_records(errors_path(str(two)))
+    assert error['video'].endswith('broken.mp4')
+    assert '12 videos captioned' in result.stderr
+    # Again on 2: nothing left to caption but the broken file.
+    again = dist_caption(two, clips, checkpoint, 2)
+    assert 'holds 12 records' in again.stderr
+    assert two.read_text() == one.read_text()
+
+
+def test_parts_of_a_crashed_run_are_resumed_on_one_process(
+    tmp_path, clips, checkpoint
+):
+    reference = tmp_path / 'reference.jsonl'
+    run_tool(*caption_args(clips, reference, checkpoint), expect_success=False)
+    lines = reference.read_text().splitlines(keepends=True)
+    out = tmp_path / 'crashed.jsonl'
+    # A 2-process run killed after some batches: two parts, one cut short.
+    with open(part_path(str(out), 0, 2), 'w') as f:
+        f.writelines(lines[0:2] + lines[4:6])
+    with open(part_path(str(out), 1, 2), 'w') as f:
+        f.writelines(lines[2:4] + [lines[6][:20]])
+    result = run_tool(
+        *caption_args(clips, out, checkpoint), expect_success=False
+    )
+    assert 'holds 6 records: captioning the other 7 videos' in result.stderr
+    assert out.read_text() == reference.read_text()
+    assert record_parts(str(out)) == []
+
+
+def test_slurm_caption_runs_one_task_per_gpu(tmp_path, clips, checkpoint):
+    videos = sorted(str(p) for p in (clips / 'a').iterdir())
+    source = tmp_path / 'videos.txt'
+    source.write_text('\n'.join(videos) + '\n')
+    one = tmp_path / 'one.jsonl'
+    run_tool(*caption_args(source, one, checkpoint))
+    out = tmp_path / 'slurm.jsonl'
+    slurm_dir = fake_slurm(tmp_path / 'slurm')
+    run_slurm(
+        'slurm_caption.sh',
+        slurm_dir,
+        'partition',
+        'job',
+        CONFIG,
+        checkpoint,
+        str(source),
+        str(out),
+        *caption_args(source, out, checkpoint)[7:],
+    )
+    assert out.read_text() == one.read_text()
+    srun_args = (tmp_path / 'slurm' / 'srun_args').read_text().split('\n')
+    assert '--ntasks=2' in srun_args and '--launcher=slurm' in srun_args

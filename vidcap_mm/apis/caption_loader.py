@@ -7,6 +7,8 @@ two apart without holding the list of videos (a folder or list file is
 read as it goes; see :func:`~.video_inputs.iter_video_files`). Batches are
 made in the dataset, and worker ``k`` of ``W`` loads batches ``k``,
 ``k + W``, ...: the loader hands them back round-robin, so in input order.
+Over several processes, process ``r`` of ``R`` takes batches ``r``,
+``r + R``, ... first and its workers share those.
 """
 
 import copy
@@ -19,6 +21,7 @@ from typing import (
     NamedTuple,
     Optional,
     Sequence,
+    Tuple,
 )
 
 from mmengine.dataset import Compose
@@ -103,6 +106,8 @@ class VideoInputDataset(IterableDataset):
         skip (Container[str], optional): Paths (or names, for frames in
             memory) to leave out, e.g. those already captioned.
         default_scope (str): The registry scope the pipeline is built in.
+        shard (tuple[int, int]): ``(rank, world_size)``: this process's
+            share of the batches. Defaults to ``(0, 1)``: all of them.
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class VideoInputDataset(IterableDataset):
         batch_size: int = 1,
         skip: Optional[Container[str]] = None,
         default_scope: str = 'mmaction',
+        shard: Tuple[int, int] = (0, 1),
     ) -> None:
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
@@ -120,6 +126,9 @@ class VideoInputDataset(IterableDataset):
         self.batch_size = batch_size
         self.skip = skip if skip is not None else ()
         self.default_scope = default_scope
+        self.rank, self.world_size = shard
+        if not 0 <= self.rank < self.world_size:
+            raise ValueError(f'shard must be (rank, world_size), got {shard}')
         self._pipelines = {}
 
     def batches(self) -> Iterator[List[VideoInput]]:
@@ -139,7 +148,12 @@ class VideoInputDataset(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         init_default_scope(self.default_scope)
-        for index, batch in enumerate(self.batches()):
+        mine = (
+            batch
+            for index, batch in enumerate(self.batches())
+            if index % self.world_size == self.rank
+        )
+        for index, batch in enumerate(mine):
             if index % workers == worker:
                 yield [self.load(item) for item in batch]
 

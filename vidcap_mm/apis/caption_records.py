@@ -4,13 +4,20 @@ One JSON object per line and video. Lines are appended a batch at a time
 with one ``write`` and an ``fsync``, so a run killed at any moment leaves
 whole lines (at most a cut last line, which reopening removes) and loses
 at most the batch in flight; a rerun skips the videos the file holds.
+
+Over several processes each writes its own part (``OUT.part<r>-of-<R>.jsonl``)
+and the first merges the parts into OUT, in input order, once all are done:
+the merged file is written beside OUT and renamed over it, and the parts
+are removed only then, so a crash at any point leaves every record in OUT
+or a part (a rerun, on any number of processes, skips them all).
 """
 
+import glob
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, Iterable, Optional, Set
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from mmengine.utils import mkdir_or_exist
 
@@ -37,24 +44,31 @@ class CaptionRecordFile:
             CaptionRecordError: If a whole line is not a JSON object with a
                 ``video``, naming the file and line.
         """
+        return {video for video, _ in self.lines()}
+
+    def lines(self) -> Iterator[Tuple[str, str]]:
+        """``(video, line)`` of each record, after cutting off a last line
+        that a killed run left unfinished.
+
+        Raises:
+            CaptionRecordError: As :meth:`videos`.
+        """
         if not osp.exists(self.path):
-            return set()
+            return
         self._drop_cut_line()
-        videos = set()
         with open(self.path, encoding='utf-8') as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
-                    videos.add(record['video'])
+                    video = json.loads(line)['video']
                 except (json.JSONDecodeError, KeyError, TypeError) as err:
                     raise CaptionRecordError(
                         f'{self.path}:{number}: not a captioning record '
                         f'({type(err).__name__}: {err}); this file is not '
                         'one this tool wrote, or was edited.'
                     ) from None
-        return videos
+                yield video, line if line.endswith('\n') else line + '\n'
 
     def _drop_cut_line(self) -> None:
         with open(self.path, 'rb+') as file:
@@ -96,11 +110,62 @@ class CaptionRecordFile:
             os.close(fd)
 
 
+def part_path(out: str, rank: int, world_size: int) -> str:
+    """The part of ``out`` that process ``rank`` of ``world_size``
+    writes."""
+    return f'{_stem(out)}.part{rank}-of-{world_size}.jsonl'
+
+
+def record_parts(out: str) -> List[str]:
+    """The parts of ``out`` on disk, of any earlier number of processes."""
+    return sorted(glob.glob(glob.escape(_stem(out)) + '.part*-of-*.jsonl'))
+
+
+def recorded_videos(out: str) -> Set[str]:
+    """The videos that ``out`` and its parts hold."""
+    videos = CaptionRecordFile(out).videos()
+    for part in record_parts(out):
+        videos |= CaptionRecordFile(part).videos()
+    return videos
+
+
+def merge_record_parts(out: str, order: Iterable[str]) -> int:
+    """Merge ``out``'s parts into it: the records of the videos of
+    ``order`` first, in that order, then any other (earlier inputs), each
+    video once; written beside ``out``, synced and renamed over it, then
+    the parts are removed. Returns the number of records."""
+    parts = record_parts(out)
+    if not parts:
+        return len(CaptionRecordFile(out).videos())
+    lines: Dict[str, str] = {}
+    for path in [out] + parts:
+        for video, line in CaptionRecordFile(path).lines():
+            lines.setdefault(video, line)
+    merged = out + '.merging'
+    with open(merged, 'w', encoding='utf-8') as file:
+        for video in order:
+            line = lines.pop(video, None)
+            if line is not None:
+                file.write(line)
+        for line in lines.values():
+            file.write(line)
+        file.flush()
+        os.fsync(file.fileno())
+    count = sum(1 for _ in CaptionRecordFile(merged).lines())
+    os.replace(merged, out)
+    for part in parts:
+        os.remove(part)
+    return count
+
+
+def _stem(out: str) -> str:
+    return out[: -len('.jsonl')] if out.endswith('.jsonl') else out
+
+
 def errors_path(out: str) -> str:
     """Where the videos that could not be captioned are listed:
     ``OUT.errors.jsonl`` beside ``OUT.jsonl``."""
-    stem = out[: -len('.jsonl')] if out.endswith('.jsonl') else out
-    return stem + '.errors.jsonl'
+    return _stem(out) + '.errors.jsonl'
 
 
 def file_digest(path: Optional[str], length: int = 16) -> Optional[str]:

@@ -18,6 +18,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -139,6 +140,7 @@ def iter_captions(
     skip_unreadable: bool = False,
     num_workers: int = 0,
     skip: Optional[Container[str]] = None,
+    shard: Tuple[int, int] = (0, 1),
 ) -> Iterator[CaptionResult]:
     """Caption ``videos`` batch by batch, yielding one result per video in
     order; nothing is kept once yielded (for many videos).
@@ -160,6 +162,9 @@ def iter_captions(
             this process).
         skip (Container[str], optional): Video paths (names for frames in
             memory) to leave out, e.g. those already captioned.
+        shard (tuple[int, int]): ``(rank, world_size)``: caption only this
+            process's share (batches ``rank``, ``rank + world_size``, ...).
+            Defaults to ``(0, 1)``.
 
     Yields:
         CaptionResult: Each video's caption, data sample and frames.
@@ -177,6 +182,7 @@ def iter_captions(
         batch_size,
         skip=skip,
         default_scope=model.cfg.get('default_scope', 'mmaction'),
+        shard=shard,
     )
     for batch in caption_loader(dataset, num_workers):
         results = [CaptionResult(v.item.name, v.item.path) for v in batch]
