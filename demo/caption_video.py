@@ -153,13 +153,7 @@ def caption_video_files(args: argparse.Namespace) -> int:
             failed.append(result)
         else:
             captioned.append(result)
-            if visualizer is not None:
-                visualizer.add_datasample(
-                    result.name,
-                    result.frames,
-                    result.data_sample,
-                    out_file=osp.join(args.show_dir, f'{result.name}.png'),
-                )
+            _draw(visualizer, result, args.show_dir)
         progress.update()
     sys.stderr.write('\n')
 
@@ -275,13 +269,7 @@ def _caption_share(args, rank: int, world_size: int) -> int:
                     key, result.caption, result.data_sample.metainfo, run
                 )
             )
-            if visualizer is not None:
-                visualizer.add_datasample(
-                    result.name,
-                    result.frames,
-                    result.data_sample,
-                    out_file=osp.join(args.show_dir, f'{result.name}.png'),
-                )
+            _draw(visualizer, result, args.show_dir)
         if len(batch) + len(batch_errors) == args.batch_size:
             records.append(batch)
             errors.append(batch_errors)
@@ -433,6 +421,17 @@ def _duration(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f'{hours}:{minutes:02d}:{seconds:02d}'
+
+
+def _draw(visualizer, result: CaptionResult, show_dir: str) -> None:
+    """``show_dir/<name>.png``: what the model saw and said."""
+    if visualizer is not None:
+        visualizer.add_datasample(
+            result.name,
+            result.frames,
+            result.data_sample,
+            out_file=osp.join(show_dir, f'{result.name}.png'),
+        )
 
 
 def _visualizer(cfg) -> CaptionVisualizer:

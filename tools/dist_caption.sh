@@ -28,18 +28,8 @@ if ! [[ "$nproc" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 cd "$(dirname "$0")/.."
-if [ "${NNODES:-1}" = 1 ] && [ -z "${PORT:-}" ]; then
-    rendezvous=(--standalone --local-addr=127.0.0.1)
-else
-    rendezvous=(
-        --nnodes="${NNODES:-1}"
-        --node_rank="${NODE_RANK:-0}"
-        --master_addr="${MASTER_ADDR:-127.0.0.1}"
-        --master_port="${PORT:-29500}"
-    )
-fi
-PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" python -m torch.distributed.run \
-    "${rendezvous[@]}" \
+source tools/torchrun.sh
+run_torchrun \
     --nproc_per_node="$nproc" \
     demo/caption_video.py "$input" "$config" "${checkpoint[@]}" \
     --out "$out" --launcher pytorch "$@"

@@ -14,17 +14,7 @@ config="$1"
 nproc="$2"
 shift 2
 cd "$(dirname "$0")/.."
-if [ "${NNODES:-1}" = 1 ] && [ -z "${PORT:-}" ]; then
-    rendezvous=(--standalone --local-addr=127.0.0.1)
-else
-    rendezvous=(
-        --nnodes="${NNODES:-1}"
-        --node_rank="${NODE_RANK:-0}"
-        --master_addr="${MASTER_ADDR:-127.0.0.1}"
-        --master_port="${PORT:-29500}"
-    )
-fi
-PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" python -m torch.distributed.run \
-    "${rendezvous[@]}" \
+source tools/torchrun.sh
+run_torchrun \
     --nproc_per_node="$nproc" \
     tools/train.py "$config" --launcher pytorch "$@"
