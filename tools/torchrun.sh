@@ -1,6 +1,6 @@
 # Sourced by dist_train.sh, dist_test.sh and dist_caption.sh:
-# `run_torchrun ARGS` runs `python -m torch.distributed.run` from the repository root with the
-# rendezvous the environment asks for. On one machine without PORT,
+# `run_torchrun ARGS` runs `python -m torch.distributed.run` from the
+# repository root with the rendezvous the environment asks for. On one machine without PORT,
 # torchrun's standalone rendezvous binds a free port itself: no port is
 # chosen before it is taken, so runs side by side (tests, several jobs)
 # cannot collide on one. Otherwise NNODES, NODE_RANK, MASTER_ADDR and PORT
