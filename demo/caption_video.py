@@ -42,7 +42,9 @@ from vidcap_mm.apis.caption_records import (
     merge_record_parts,
     part_path,
     recorded_videos,
+    segments_record,
 )
+from vidcap_mm.apis.subtitles import write_subtitles
 from vidcap_mm.apis.video_inputs import iter_video_files
 from vidcap_mm.visualization import CaptionVisualizer
 
@@ -83,6 +85,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--batch-size', type=int, default=1, help='videos per forward pass'
     )
     parser.add_argument(
+        '--segment-seconds',
+        type=float,
+        help='caption each video in windows of this many seconds (each '
+        "sampled the model's way within it) instead of once",
+    )
+    parser.add_argument(
+        '--segment-stride',
+        type=float,
+        help='seconds from one window to the next (default: '
+        '--segment-seconds, windows side by side)',
+    )
+    parser.add_argument(
+        '--subtitles',
+        help='with --segment-seconds: write DIR/<name>.srt and '
+        'DIR/<name>.vtt of each video',
+    )
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm'],
         default='none',
@@ -120,6 +139,10 @@ def caption_video_files(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = _segment_problem(args)
+    if problem:
+        print(f'error: {problem}', file=sys.stderr)
+        return 2
     if args.out is not None and args.out.endswith('.jsonl'):
         return caption_to_records(args)
     if args.launcher != 'none':
@@ -148,17 +171,20 @@ def caption_video_files(args: argparse.Namespace) -> int:
         args.batch_size,
         skip_unreadable=True,
         num_workers=args.workers,
+        segments=_segments(args),
     ):
         if result.error is not None:
             failed.append(result)
         else:
             captioned.append(result)
             _draw(visualizer, result, args.show_dir)
+            _write_subtitles(args, result)
         progress.update()
     sys.stderr.write('\n')
 
     for result in captioned:
-        print(f'{result.name}\t{result.caption}')
+        for caption in _printed(result):
+            print(f'{result.name}\t{caption}')
     if args.out is not None:
         _write_results(args.out, captioned)
         print(f'Captions written to {args.out}', file=sys.stderr)
@@ -256,6 +282,7 @@ def _caption_share(args, rank: int, world_size: int) -> int:
         num_workers=args.workers,
         skip=done,
         shard=(rank, world_size),
+        segments=_segments(args),
     ):
         key = result.path if result.path is not None else result.name
         if result.error is not None:
@@ -264,12 +291,18 @@ def _caption_share(args, rank: int, world_size: int) -> int:
             print(f'unreadable: {key}: {result.error}', file=sys.stderr)
         else:
             captioned += 1
-            batch.append(
-                caption_record(
-                    key, result.caption, result.data_sample.metainfo, run
+            if result.segments is not None:
+                batch.append(
+                    segments_record(key, result.segments, result.duration, run)
                 )
-            )
+            else:
+                batch.append(
+                    caption_record(
+                        key, result.caption, result.data_sample.metainfo, run
+                    )
+                )
             _draw(visualizer, result, args.show_dir)
+            _write_subtitles(args, result)
         if len(batch) + len(batch_errors) == args.batch_size:
             records.append(batch)
             errors.append(batch_errors)
@@ -421,6 +454,40 @@ def _duration(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f'{hours}:{minutes:02d}:{seconds:02d}'
+
+
+def _segment_problem(args: argparse.Namespace) -> Optional[str]:
+    if args.segment_seconds is None:
+        if args.segment_stride is not None or args.subtitles is not None:
+            return '--segment-stride and --subtitles need --segment-seconds.'
+        return None
+    if args.segment_seconds <= 0 or (args.segment_stride or 1) <= 0:
+        return '--segment-seconds and --segment-stride must be > 0.'
+    if args.show_dir is not None:
+        return '--show-dir draws one picture a video: not with segments.'
+    if args.out is not None and not args.out.endswith('.jsonl'):
+        return 'segments are written to --out OUT.jsonl (or printed).'
+    return None
+
+
+def _segments(args: argparse.Namespace):
+    if args.segment_seconds is None:
+        return None
+    return args.segment_seconds, args.segment_stride or args.segment_seconds
+
+
+def _printed(result: CaptionResult) -> List[str]:
+    if result.segments is None:
+        return [result.caption]
+    return [
+        f'{s["start"]:.3f}-{s["end"]:.3f}\t{s["caption"]}'
+        for s in result.segments
+    ]
+
+
+def _write_subtitles(args: argparse.Namespace, result: CaptionResult):
+    if args.subtitles is not None and result.segments is not None:
+        write_subtitles(args.subtitles, result.name, result.segments)
 
 
 def _draw(visualizer, result: CaptionResult, show_dir: str) -> None:

@@ -22,6 +22,7 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    Union,
 )
 
 from mmengine.dataset import Compose
@@ -38,6 +39,8 @@ from .video_inputs import VideoInput
 _DECORD_INITS = ('DecordVideoInit', 'DecordInit')
 # What a captioning record says of the video besides the frames used.
 _VIDEO_META = ('total_frames', 'avg_fps')
+# Frame samplers a segment's window is applied to.
+_SAMPLERS = ('EvenlySpacedSample', 'HeadTailSample', 'UniformSample')
 
 
 class LoadedVideo(NamedTuple):
@@ -45,14 +48,20 @@ class LoadedVideo(NamedTuple):
 
     Attributes:
         item (VideoInput): The video.
-        data (dict, optional): The pipeline's packed output (``inputs``,
-            ``data_samples``).
+        data (dict | list[dict], optional): The pipeline's packed output
+            (``inputs``, ``data_samples``); one per window in segments.
         error (str, optional): Why it could not be read.
+        windows (list[tuple[float, float]], optional): In segments: each
+            window's start and end in seconds.
+        duration (float, optional): In segments: the video's length in
+            seconds.
     """
 
     item: VideoInput
-    data: Optional[dict] = None
+    data: Optional[Union[dict, List[dict]]] = None
     error: Optional[str] = None
+    windows: Optional[List[Tuple[float, float]]] = None
+    duration: Optional[float] = None
 
 
 def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
@@ -77,6 +86,44 @@ def frame_array_pipeline(test_pipeline: Sequence[dict]) -> List:
         f'with one of {_DECORD_INITS}; this one has '
         f'{[step.get("type") for step in steps]}.'
     )
+
+
+def windowed_pipeline(test_pipeline: Sequence[dict]) -> List[dict]:
+    """``test_pipeline`` with its frame sampler wrapped in
+    :class:`~vidcap_mm.datasets.transforms.SampleInWindow`, so that a
+    segment's window restricts where it samples.
+
+    Raises:
+        ValueError: If the pipeline has no sampler of ``_SAMPLERS``.
+    """
+    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    for i, step in enumerate(steps):
+        if step.get('type') in _SAMPLERS:
+            steps[i] = dict(type='SampleInWindow', sample=step)
+            return steps
+    raise ValueError(
+        'Captioning in segments needs a test pipeline with a frame sampler '
+        f'({", ".join(_SAMPLERS)}); this one has '
+        f'{[step.get("type") for step in steps]}.'
+    )
+
+
+def segment_windows(
+    total_frames: int, fps: float, seconds: float, stride: float
+) -> List[Tuple[Tuple[float, float], Tuple[int, int]]]:
+    """The windows of a video of ``total_frames`` at ``fps``: from 0,
+    every ``stride`` seconds, ``seconds`` long, the last cut at the
+    video's end. Returns ``((start, end) seconds, (first, end) frames)``
+    per window, each holding at least one frame."""
+    duration = total_frames / fps
+    windows, start = [], 0.0
+    while start < duration:
+        end = min(start + seconds, duration)
+        first = min(int(round(start * fps)), total_frames - 1)
+        last = max(first + 1, min(total_frames, int(round(end * fps))))
+        windows.append(((round(start, 3), round(end, 3)), (first, last)))
+        start = round(start + stride, 6)
+    return windows
 
 
 def _with_video_meta(test_pipeline: Sequence[dict]) -> List[dict]:
@@ -108,6 +155,10 @@ class VideoInputDataset(IterableDataset):
         default_scope (str): The registry scope the pipeline is built in.
         shard (tuple[int, int]): ``(rank, world_size)``: this process's
             share of the batches. Defaults to ``(0, 1)``: all of them.
+        segments (tuple[float, float], optional): ``(seconds, stride)``:
+            caption each video in windows of ``seconds``, one starting
+            every ``stride`` seconds, each sampled by the pipeline's own
+            sampler within it. Defaults to None (one caption per video).
     """
 
     def __init__(
@@ -118,11 +169,21 @@ class VideoInputDataset(IterableDataset):
         skip: Optional[Container[str]] = None,
         default_scope: str = 'mmaction',
         shard: Tuple[int, int] = (0, 1),
+        segments: Optional[Tuple[float, float]] = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.videos = videos
         self.test_pipeline = _with_video_meta(test_pipeline)
+        self.segments = segments
+        if segments is not None:
+            seconds, stride = segments
+            if not (seconds > 0 and stride > 0):
+                raise ValueError(
+                    'segments must be (seconds, stride) > 0, got '
+                    f'{segments}'
+                )
+            self.test_pipeline = windowed_pipeline(self.test_pipeline)
         self.batch_size = batch_size
         self.skip = skip if skip is not None else ()
         self.default_scope = default_scope
@@ -164,11 +225,30 @@ class VideoInputDataset(IterableDataset):
             return LoadedVideo(item, error=item.error)
         in_memory = item.frames is not None
         try:
+            if self.segments is not None:
+                return self._load_segments(item, self._pipeline(in_memory))
             return LoadedVideo(item, self._pipeline(in_memory)(_inputs(item)))
         except VideoReadError as err:
             return LoadedVideo(item, error=err.reason)
         except Exception as err:  # a decoder's own failure, or worse
             return LoadedVideo(item, error=f'{type(err).__name__}: {err}')
+
+    def _load_segments(self, item: VideoInput, pipeline: Compose):
+        # The opening step alone gives the length and frame rate (its
+        # reader is then reused for every window).
+        opened = pipeline.transforms[0](_inputs(item))
+        total, fps = int(opened['total_frames']), opened.get('avg_fps')
+        if not fps:
+            return LoadedVideo(
+                item, error='no frame rate known: cannot cut it in segments'
+            )
+        windows = segment_windows(total, float(fps), *self.segments)
+        return LoadedVideo(
+            item,
+            data=[pipeline(dict(_inputs(item), window=f)) for _, f in windows],
+            windows=[seconds for seconds, _ in windows],
+            duration=round(total / float(fps), 3),
+        )
 
     def _pipeline(self, in_memory: bool) -> Compose:
         if in_memory not in self._pipelines:

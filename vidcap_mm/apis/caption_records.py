@@ -180,6 +180,15 @@ def file_digest(path: Optional[str], length: int = 16) -> Optional[str]:
     return digest.hexdigest()[:length]
 
 
+def segments_record(
+    video: str, segments: List[dict], duration: Optional[float], run: Dict
+) -> dict:
+    """The record of a video captioned in segments: ``video``,
+    ``segments`` (``start``, ``end`` in seconds, ``caption``, ``frames``
+    each), ``duration`` and ``run``'s fields."""
+    return dict(video=video, segments=segments, duration=duration, **run)
+
+
 def caption_record(
     video: str, caption: str, metainfo: Dict, run: Dict
 ) -> dict:

@@ -59,6 +59,12 @@ class CaptionResult:
             saw them before normalisation, ``(T, 3, H, W)`` uint8 RGB (what
             ``CaptionVisualizer.add_datasample`` draws).
         error (str, optional): Why the video could not be read.
+        segments (list[dict], optional): Captioned in segments: each
+            window's ``start`` and ``end`` (seconds), ``caption`` and
+            ``frames`` (the indices the model saw); ``caption``,
+            ``data_sample`` and ``frames`` above are then None.
+        duration (float, optional): In segments: the video's length in
+            seconds.
     """
 
     name: str
@@ -67,6 +73,8 @@ class CaptionResult:
     data_sample: Optional[ActionDataSample] = None
     frames: Optional[torch.Tensor] = None
     error: Optional[str] = None
+    segments: Optional[List[dict]] = None
+    duration: Optional[float] = None
 
 
 def init_captioner(
@@ -141,6 +149,7 @@ def iter_captions(
     num_workers: int = 0,
     skip: Optional[Container[str]] = None,
     shard: Tuple[int, int] = (0, 1),
+    segments: Optional[Tuple[float, float]] = None,
 ) -> Iterator[CaptionResult]:
     """Caption ``videos`` batch by batch, yielding one result per video in
     order; nothing is kept once yielded (for many videos).
@@ -165,6 +174,9 @@ def iter_captions(
         shard (tuple[int, int]): ``(rank, world_size)``: caption only this
             process's share (batches ``rank``, ``rank + world_size``, ...).
             Defaults to ``(0, 1)``.
+        segments (tuple[float, float], optional): ``(seconds, stride)``:
+            caption each video in timed windows (``result.segments``),
+            each sampled the model's way within it. Defaults to None.
 
     Yields:
         CaptionResult: Each video's caption, data sample and frames.
@@ -183,18 +195,34 @@ def iter_captions(
         skip=skip,
         default_scope=model.cfg.get('default_scope', 'mmaction'),
         shard=shard,
+        segments=segments,
     )
     for batch in caption_loader(dataset, num_workers):
         results = [CaptionResult(v.item.name, v.item.path) for v in batch]
-        packed = []
+        packed, segmented = [], []
         for result, loaded in zip(results, batch):
-            if loaded.error is None:
-                packed.append((result, loaded.data))
-            elif not skip_unreadable:
-                raise VideoReadError(video_key(loaded.item), loaded.error)
-            else:
+            if loaded.error is not None:
+                if not skip_unreadable:
+                    raise VideoReadError(video_key(loaded.item), loaded.error)
                 result.error = loaded.error
+            elif loaded.windows is None:
+                packed.append((result, loaded.data))
+            else:
+                parts = [CaptionResult(result.name) for _ in loaded.windows]
+                packed.extend(zip(parts, loaded.data))
+                segmented.append((result, loaded, parts))
         _predict(model, packed)
+        for result, loaded, parts in segmented:
+            result.duration = loaded.duration
+            result.segments = [
+                dict(
+                    start=start,
+                    end=end,
+                    caption=part.caption,
+                    frames=[int(i) for i in part.data_sample.frame_inds],
+                )
+                for (start, end), part in zip(loaded.windows, parts)
+            ]
         yield from results
 
 

@@ -7,7 +7,7 @@ from .loading import (
     FrameArrayInit,
     VideoReadError,
 )
-from .sampling import EvenlySpacedSample, HeadTailSample
+from .sampling import EvenlySpacedSample, HeadTailSample, SampleInWindow
 from .text import SEED_PUNCTUATION, CleanCaptionText, clean_caption
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     'VideoReadError',
     'HeadTailSample',
     'EvenlySpacedSample',
+    'SampleInWindow',
     'CleanCaptionText',
     'clean_caption',
     'SEED_PUNCTUATION',

@@ -149,3 +149,52 @@ class EvenlySpacedSample(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(num_frames={self.num_frames})'
+
+
+@TRANSFORMS.register_module()
+class SampleInWindow(BaseTransform):
+    """Run a frame sampler on a window of the video instead of all of it:
+    captioning a long video in timed segments, each the model's way.
+
+    ``results['window'] = (first, end)`` (frame indices, ``end``
+    exclusive) restricts ``total_frames`` to the window for the sampler and
+    shifts the indices it draws by ``first``; without a window the sampler
+    sees the whole video.
+
+    Required Keys:
+
+        - total_frames
+        - window (optional)
+
+    Modified Keys:
+
+        - frame_inds (and what the sampler adds)
+
+    Args:
+        sample (dict): The sampler's config, e.g.
+            ``dict(type='EvenlySpacedSample', num_frames=8)``.
+    """
+
+    def __init__(self, sample: dict) -> None:
+        self.sample_cfg = dict(sample)
+        self.sample = TRANSFORMS.build(sample)
+
+    def transform(self, results: Dict) -> Dict:
+        window = results.get('window')
+        if window is None:
+            return self.sample(results)
+        first, end = (int(i) for i in window)
+        total = int(results['total_frames'])
+        if not 0 <= first < end <= total:
+            raise ValueError(
+                f'SampleInWindow: window {window} is not within the '
+                f'{total} frames of {results.get("filename")}'
+            )
+        results['total_frames'] = end - first
+        results = self.sample(results)
+        results['frame_inds'] = np.asarray(results['frame_inds']) + first
+        results['total_frames'] = total
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(sample={self.sample!r})'
