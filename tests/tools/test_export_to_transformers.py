@@ -104,6 +104,18 @@ def test_exported_config_loads_the_directory(exported):
     assert not exported.export.head.uses_lora
 
 
+def test_init_captioner_takes_the_directory(exported, tmp_path):
+    # The folder alone, moved elsewhere: no checkpoint, no work directory.
+    import shutil
+
+    moved = shutil.copytree(exported.out_dir, tmp_path / 'moved')
+    model = init_captioner(str(moved), device='cpu')
+    ours, theirs = model.state_dict(), exported.export.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    with pytest.raises(FileNotFoundError, match='without vidcap_config.py'):
+        init_captioner(str(tmp_path), device='cpu')
+
+
 def test_weights_equal_the_merged_captioner(exported):
     merged = init_captioner(exported.config, exported.checkpoint, device='cpu')
     assert merge_lora(merged) == exported.lora

@@ -94,7 +94,10 @@ def init_captioner(
     the config's ``default_hooks.trainable_weights`` says ``strict=False``.
 
     Args:
-        config (str | Path | Config): Config file or object (not modified).
+        config (str | Path | Config): Config file or object (not modified),
+            or a folder that
+            ``tools/model_converters/export_to_transformers.py`` wrote (its
+            ``vidcap_config.py``).
         checkpoint (str, optional): Checkpoint file; None keeps the weights
             the config builds (``pretrained=`` or random).
         device (str | torch.device, optional): Where the model runs. None:
@@ -110,7 +113,10 @@ def init_captioner(
         CheckpointMismatchError: If the checkpoint does not fit the model.
     """
     if isinstance(config, (str, Path)):
-        cfg = Config.fromfile(str(config))
+        path = str(config)
+        if osp.isdir(path):
+            path = _exported_config(path)
+        cfg = Config.fromfile(path)
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
@@ -139,6 +145,21 @@ def init_captioner(
     model.to(device)
     model.eval()
     return model
+
+
+# What export_to_transformers.py writes beside the transformers model.
+EXPORTED_CONFIG = 'vidcap_config.py'
+
+
+def _exported_config(folder: str) -> str:
+    path = osp.join(folder, EXPORTED_CONFIG)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{folder} is a folder without {EXPORTED_CONFIG}: give a config '
+            'file, or a folder that tools/model_converters/'
+            'export_to_transformers.py wrote.'
+        )
+    return path
 
 
 def iter_captions(

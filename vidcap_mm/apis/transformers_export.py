@@ -31,10 +31,11 @@ from transformers import (
 from vidcap_mm.models.blip2_loading import load_tokenizer
 from vidcap_mm.models.data_preprocessor import CLIP_MEAN, CLIP_STD
 
-from .inference import init_captioner
+from .inference import EXPORTED_CONFIG, init_captioner
 
-#: The file of our config in an exported directory.
-CONFIG_FILE = 'vidcap_config.py'
+#: The file of our config in an exported directory (``init_captioner``
+#: finds it when given the directory).
+CONFIG_FILE = EXPORTED_CONFIG
 #: What our config's ``pretrained=`` holds: MMEngine replaces it with the
 #: directory of the config file when it reads it, so the export can move.
 THIS_DIRECTORY = '{{ fileDirname }}'
