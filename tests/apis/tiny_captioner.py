@@ -85,8 +85,19 @@ def write_checkpoint(path):
     """A checkpoint as training writes it (trainable part only): the tiny
     model with its Q-Former and projection redrawn larger, so that the
     captions depend on the clip (at the config's initial scale, every clip
-    gets the same caption)."""
-    model = init_captioner(CONFIG, device='cpu', cfg_options=CFG_OPTIONS)
+    gets the same caption). Its ViT is frozen, so the checkpoint lacks it
+    and must load over the config's weights."""
+    checkpoint = redrawn_checkpoint(path, CFG_OPTIONS)
+    assert checkpoint['meta']['saved_weights'] == 'trainable'
+    assert not any(k.startswith('backbone.') for k in checkpoint['state_dict'])
+    return str(path)
+
+
+def redrawn_checkpoint(path, cfg_options=None) -> dict:
+    """The demo config's model (with ``cfg_options``) with its Q-Former and
+    projection redrawn larger, saved to ``path`` as training saves it;
+    returns the checkpoint."""
+    model = init_captioner(CONFIG, device='cpu', cfg_options=cfg_options)
     generator = torch.Generator().manual_seed(2)
     with torch.no_grad():
         for name, param in model.named_parameters():
@@ -97,10 +108,8 @@ def write_checkpoint(path):
     TrainableWeightsHook().before_save_checkpoint(
         SimpleNamespace(model=model), checkpoint
     )
-    assert checkpoint['meta']['saved_weights'] == 'trainable'
-    assert not any(k.startswith('backbone.') for k in checkpoint['state_dict'])
     torch.save(checkpoint, path)
-    return str(path)
+    return checkpoint
 
 
 def tools_test_predictions(work_dir, paths, checkpoint, batch_size=4):

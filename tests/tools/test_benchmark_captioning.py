@@ -3,42 +3,22 @@ paths caption every clip the same, and stops when they do not."""
 
 import os.path as osp
 import runpy
-from types import SimpleNamespace
 
 import pytest
-import torch
 
+from tests.apis.tiny_captioner import redrawn_checkpoint
 from tests.helpers import REPO
-from tests.tools.tool_runs import CONFIG
-from vidcap_mm.apis import init_captioner
-from vidcap_mm.engine.hooks import TrainableWeightsHook
 
 SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_captioning.py')
-
-
-def clip_dependent_checkpoint(path):
-    """The demo model with its Q-Former and projection redrawn larger, so
-    that the captions depend on the clip (untrained, every clip gets the
-    same one), saved as training saves it."""
-    model = init_captioner(CONFIG, device='cpu')
-    generator = torch.Generator().manual_seed(2)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name.startswith('neck.') and param.dim() >= 2:
-                drawn = torch.randn(param.shape, generator=generator)
-                param.copy_(drawn * 0.3)
-    checkpoint = dict(meta={}, state_dict=model.state_dict())
-    TrainableWeightsHook().before_save_checkpoint(
-        SimpleNamespace(model=model), checkpoint
-    )
-    torch.save(checkpoint, path)
-    return str(path)
 
 
 def test_both_paths_caption_the_same_and_the_ratio_is_printed(
     capsys, tmp_path
 ):
-    checkpoint = clip_dependent_checkpoint(tmp_path / 'neck.pth')
+    # The demo config as it is, its Q-Former redrawn so that the captions
+    # depend on the clip (untrained, every clip gets the same one).
+    checkpoint = str(tmp_path / 'neck.pth')
+    redrawn_checkpoint(checkpoint)
     module = runpy.run_path(SCRIPT)
     results = module['main'](
         [
