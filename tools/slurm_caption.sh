@@ -20,18 +20,8 @@ fi
 input="$5"
 out="$6"
 shift 6
-gpus="${GPUS:-8}"
-gpus_per_node="${GPUS_PER_NODE:-8}"
-read -r -a srun_args <<< "${SRUN_ARGS:-}"
 cd "$(dirname "$0")/.."
-PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" srun \
-    --partition="$partition" \
-    --job-name="$job_name" \
-    --gres=gpu:"$gpus_per_node" \
-    --ntasks="$gpus" \
-    --ntasks-per-node="$gpus_per_node" \
-    --cpus-per-task="${CPUS_PER_TASK:-5}" \
-    --kill-on-bad-exit=1 \
-    "${srun_args[@]}" \
+source tools/srun.sh
+run_srun "$partition" "$job_name" \
     python -u demo/caption_video.py "$input" "$config" "${checkpoint[@]}" \
     --out "$out" --launcher=slurm "$@"
