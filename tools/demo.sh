@@ -148,7 +148,7 @@ echo "[demo] 8/8 captioning two videos with the SCST model (demo/caption_video.p
     "shapes), and the first test clip"
 rm -rf "$pictures"
 mkdir -p "$pictures"
-for video in tests/datasets/data/bikes_h264.mp4 "$data/videos/$first_test"; do
+for video in demo/examples/bikes_h264.mp4 "$data/videos/$first_test"; do
     if ! python demo/caption_video.py "$video" "$scst_config" \
         --checkpoint "$scst_best" --show-dir "$pictures" \
         2>>"$pictures/caption_video.log" | sed 's/^/  /'; then

