@@ -24,6 +24,10 @@ from vidcap_mm.apis import (
     init_captioner,
     iter_captions,
 )
+from vidcap_mm.apis.caption_loader import (
+    frames_sampled,
+    sampled_frames_pipeline,
+)
 from vidcap_mm.datasets import VideoReadError
 from vidcap_mm.engine.launch import build_runner
 from vidcap_mm.models import CheckpointMismatchError
@@ -249,3 +253,66 @@ def test_runs_the_test_dataloaders_pipeline(setup):
     assert model.cfg.test_pipeline[1]['num_frames'] == 4
     (result,) = caption_videos(model, paths['portrait'])
     assert result.data_sample.frame_inds.tolist() == [0, 4]
+
+
+def test_per_call_frames_and_generation_are_configs(setup, captioned):
+    """num_frames and generation_cfg of one call give what a config with
+    those settings gives, and leave the model as it was."""
+    _, paths, checkpoint, _, model = setup
+    settings = dict(num_beams=1, max_new_tokens=2)
+    kept = dict(model.head.generation_cfg)
+    videos = [paths['bikes_h264'], paths['portrait']]
+    results = list(
+        iter_captions(model, videos, num_frames=2, generation_cfg=settings)
+    )
+    options = dict(CFG_OPTIONS)
+    options['test_dataloader.dataset.pipeline.1.num_frames'] = 2
+    options.update(
+        {f'model.head.generation_cfg.{k}': v for k, v in settings.items()}
+    )
+    configured = init_captioner(
+        CONFIG, checkpoint, device='cpu', cfg_options=options
+    )
+    expected = caption_videos(configured, videos)
+    assert [r.caption for r in results] == [r.caption for r in expected]
+    assert [r.data_sample.frame_inds.tolist() for r in results] == [
+        [0, 38],
+        [0, 4],
+    ]
+    assert all(r.frames.shape[0] == 2 for r in results)
+    # At most 2 new tokens: 2 words where the default wrote more.
+    assert all(len(r.caption.split()) <= 2 for r in results)
+    assert any(len(captioned[n].caption.split()) > 2 for n in captioned)
+    assert model.head.generation_cfg == kept
+    # The model's own settings again on the next call.
+    again = caption_videos(model, [paths['bikes_h264']])
+    assert again[0].caption == captioned['bikes_h264'].caption
+
+
+def test_generation_settings_are_put_back_after_an_error(setup):
+    _, paths, _, _, model = setup
+    kept = dict(model.head.generation_cfg)
+    wrong = dict(num_beams=2, num_return_sequences=3)
+    with pytest.raises(ValueError, match='num_return_sequences'):
+        list(iter_captions(model, [paths['short']], generation_cfg=wrong))
+    assert model.head.generation_cfg == kept
+
+
+def test_frame_count_of_each_sampler():
+    pipeline = [
+        dict(type='DecordVideoInit'),
+        dict(type='UniformSample', clip_len=8, test_mode=True),
+        dict(type='PackCaptionInputs'),
+    ]
+    assert frames_sampled(pipeline) == 8
+    changed = sampled_frames_pipeline(pipeline, 3)
+    assert changed[1] == dict(type='UniformSample', clip_len=3, test_mode=True)
+    assert pipeline[1]['clip_len'] == 8  # not modified
+    even = [dict(type='EvenlySpacedSample', num_frames=4)]
+    assert sampled_frames_pipeline(even, 16) == [
+        dict(type='EvenlySpacedSample', num_frames=16)
+    ]
+    with pytest.raises(ValueError, match='whole number >= 1, got 0'):
+        sampled_frames_pipeline(even, 0)
+    with pytest.raises(ValueError, match='frame sampler'):
+        frames_sampled([dict(type='DecordVideoInit')])

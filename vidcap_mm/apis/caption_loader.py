@@ -39,8 +39,13 @@ from .video_inputs import VideoInput
 _DECORD_INITS = ('DecordVideoInit', 'DecordInit')
 # What a captioning record says of the video besides the frames used.
 _VIDEO_META = ('total_frames', 'avg_fps')
-# Frame samplers a segment's window is applied to.
-_SAMPLERS = ('EvenlySpacedSample', 'HeadTailSample', 'UniformSample')
+# Frame samplers (a segment's window is applied to them), each with the
+# argument that says how many frames it samples.
+_SAMPLERS = dict(
+    EvenlySpacedSample='num_frames',
+    HeadTailSample='num_frames',
+    UniformSample='clip_len',
+)
 
 
 class LoadedVideo(NamedTuple):
@@ -97,12 +102,48 @@ def windowed_pipeline(test_pipeline: Sequence[dict]) -> List[dict]:
         ValueError: If the pipeline has no sampler of ``_SAMPLERS``.
     """
     steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    i = _sampler_index(steps, 'Captioning in segments')
+    steps[i] = dict(type='SampleInWindow', sample=steps[i])
+    return steps
+
+
+def sampled_frames_pipeline(
+    test_pipeline: Sequence[dict], num_frames: int
+) -> List[dict]:
+    """``test_pipeline`` with its frame sampler set to sample
+    ``num_frames`` frames.
+
+    Raises:
+        ValueError: If ``num_frames`` is below 1, or the pipeline has no
+            sampler of ``_SAMPLERS``.
+    """
+    if int(num_frames) != num_frames or num_frames < 1:
+        raise ValueError(
+            f'num_frames must be a whole number >= 1, got {num_frames!r}'
+        )
+    steps = [copy.deepcopy(dict(step)) for step in test_pipeline]
+    sampler = steps[_sampler_index(steps, 'Choosing the number of frames')]
+    sampler[_SAMPLERS[sampler['type']]] = int(num_frames)
+    return steps
+
+
+def frames_sampled(test_pipeline: Sequence[dict]) -> int:
+    """How many frames the pipeline's frame sampler samples.
+
+    Raises:
+        ValueError: If the pipeline has no sampler of ``_SAMPLERS``.
+    """
+    steps = list(test_pipeline)
+    sampler = steps[_sampler_index(steps, 'Counting sampled frames')]
+    return int(sampler[_SAMPLERS[sampler['type']]])
+
+
+def _sampler_index(steps: List[dict], purpose: str) -> int:
     for i, step in enumerate(steps):
         if step.get('type') in _SAMPLERS:
-            steps[i] = dict(type='SampleInWindow', sample=step)
-            return steps
+            return i
     raise ValueError(
-        'Captioning in segments needs a test pipeline with a frame sampler '
+        f'{purpose} needs a test pipeline with a frame sampler '
         f'({", ".join(_SAMPLERS)}); this one has '
         f'{[step.get("type") for step in steps]}.'
     )

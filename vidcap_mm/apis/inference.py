@@ -2,6 +2,7 @@
 and a checkpoint, then caption files, folders or frames in memory through
 the config's test pipeline."""
 
+import contextlib
 import copy
 import functools
 import os
@@ -33,7 +34,12 @@ from mmengine.runner import set_random_seed
 from vidcap_mm.datasets import VideoReadError
 from vidcap_mm.models import load_trainable_checkpoint
 
-from .caption_loader import VideoInputDataset, caption_loader, video_key
+from .caption_loader import (
+    VideoInputDataset,
+    caption_loader,
+    sampled_frames_pipeline,
+    video_key,
+)
 from .video_inputs import (
     VideoInput,
     VideoLike,
@@ -171,6 +177,8 @@ def iter_captions(
     skip: Optional[Container[str]] = None,
     shard: Tuple[int, int] = (0, 1),
     segments: Optional[Tuple[float, float]] = None,
+    num_frames: Optional[int] = None,
+    generation_cfg: Optional[dict] = None,
 ) -> Iterator[CaptionResult]:
     """Caption ``videos`` batch by batch, yielding one result per video in
     order; nothing is kept once yielded (for many videos).
@@ -198,6 +206,11 @@ def iter_captions(
         segments (tuple[float, float], optional): ``(seconds, stride)``:
             caption each video in timed windows (``result.segments``),
             each sampled the model's way within it. Defaults to None.
+        num_frames (int, optional): Frames to sample from each video (or
+            window) instead of the test pipeline's count. Defaults to None.
+        generation_cfg (dict, optional): Entries of the head's
+            ``generation_cfg`` to replace for this call
+            (``{'num_beams': 1, 'max_new_tokens': 20}``). Defaults to None.
 
     Yields:
         CaptionResult: Each video's caption, data sample and frames.
@@ -208,7 +221,9 @@ def iter_captions(
         FileNotFoundError: If a path does not exist, or a folder holds no
             video file.
     """
-    test_pipeline = _test_pipeline(getattr(model, 'cfg', None))
+    test_pipeline = model_test_pipeline(getattr(model, 'cfg', None))
+    if num_frames is not None:
+        test_pipeline = sampled_frames_pipeline(test_pipeline, num_frames)
     dataset = VideoInputDataset(
         _video_source(videos),
         test_pipeline,
@@ -232,7 +247,7 @@ def iter_captions(
                 parts = [CaptionResult(result.name) for _ in loaded.windows]
                 packed.extend(zip(parts, loaded.data))
                 segmented.append((result, loaded, parts))
-        _predict(model, packed)
+        _predict(model, packed, generation_cfg)
         for result, loaded, parts in segmented:
             result.duration = loaded.duration
             result.segments = [
@@ -292,8 +307,25 @@ def caption_videos(
     return list(iter_captions(model, videos, batch_size, skip_unreadable))
 
 
-def _test_pipeline(cfg: Optional[Config]) -> list:
-    """What ``tools/test.py`` runs: the test dataset's pipeline (else the
+@contextlib.contextmanager
+def generation_settings(model: torch.nn.Module, overrides: Optional[dict]):
+    """Within the block, ``model.head.generation_cfg`` has ``overrides``
+    in place of its entries; they are put back after it, error or not."""
+    if not overrides:
+        yield
+        return
+    head = model.head
+    kept = head.generation_cfg
+    head.generation_cfg = {**kept, **overrides}
+    try:
+        yield
+    finally:
+        head.generation_cfg = kept
+
+
+def model_test_pipeline(cfg: Optional[Config]) -> list:
+    """The test pipeline of a captioner's config (``model.cfg``): what
+    ``tools/test.py`` runs: the test dataset's pipeline (else the
     config's ``test_pipeline``)."""
     if cfg is None:
         raise ValueError(
@@ -310,13 +342,18 @@ def _test_pipeline(cfg: Optional[Config]) -> list:
     return pipeline
 
 
-def _predict(model: torch.nn.Module, packed: List[tuple]) -> None:
+def _predict(
+    model: torch.nn.Module,
+    packed: List[tuple],
+    generation_cfg: Optional[dict] = None,
+) -> None:
     """Fill the results of ``packed`` from one test step per run of clips
     of the same shape (a config may keep each video's size)."""
     for _, run in groupby(packed, key=lambda p: p[1]['inputs'].shape):
         run = list(run)
-        with torch.no_grad():
-            outputs = model.test_step(pseudo_collate([p[1] for p in run]))
+        batch = pseudo_collate([p[1] for p in run])
+        with torch.no_grad(), generation_settings(model, generation_cfg):
+            outputs = model.test_step(batch)
         for (result, data), output in zip(run, outputs):
             result.caption = output.pred_caption
             result.data_sample = output
