@@ -46,7 +46,7 @@ from vidcap_mm.apis.caption_records import (
 )
 from vidcap_mm.apis.subtitles import write_subtitles
 from vidcap_mm.apis.video_inputs import iter_video_files
-from vidcap_mm.visualization import CaptionVisualizer
+from vidcap_mm.visualization import picture_visualizer
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -160,7 +160,7 @@ def caption_video_files(args: argparse.Namespace) -> int:
     model = init_captioner(
         args.config, args.checkpoint, args.device, args.cfg_options
     )
-    visualizer = _visualizer(model.cfg) if args.show_dir else None
+    visualizer = picture_visualizer(model.cfg) if args.show_dir else None
 
     captioned: List[CaptionResult] = []
     failed: List[CaptionResult] = []
@@ -265,7 +265,7 @@ def _caption_share(args, rank: int, world_size: int) -> int:
     model = init_captioner(
         args.config, args.checkpoint, device, args.cfg_options
     )
-    visualizer = _visualizer(model.cfg) if args.show_dir else None
+    visualizer = picture_visualizer(model.cfg) if args.show_dir else None
     run = dict(
         config=osp.basename(args.config),
         checkpoint=file_digest(args.checkpoint),
@@ -499,17 +499,6 @@ def _draw(visualizer, result: CaptionResult, show_dir: str) -> None:
             result.data_sample,
             out_file=osp.join(show_dir, f'{result.name}.png'),
         )
-
-
-def _visualizer(cfg) -> CaptionVisualizer:
-    """The config's CaptionVisualizer settings (frame size, columns...),
-    without its storage backends: pictures go to files."""
-    settings = dict(cfg.get('visualizer') or {})
-    if settings.pop('type', None) not in ('CaptionVisualizer', None):
-        settings = {}
-    for key in ('name', 'vis_backends', 'save_dir'):
-        settings.pop(key, None)
-    return CaptionVisualizer(name='caption_video', **settings)
 
 
 def _write_results(path: str, results: List[CaptionResult]) -> None:

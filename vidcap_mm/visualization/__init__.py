@@ -1,3 +1,3 @@
-from .caption_visualizer import CaptionVisualizer
+from .caption_visualizer import CaptionVisualizer, picture_visualizer
 
-__all__ = ['CaptionVisualizer']
+__all__ = ['CaptionVisualizer', 'picture_visualizer']

@@ -367,3 +367,16 @@ def _wrap(text: str, prefix: str, chars: int) -> List[str]:
         initial_indent=prefix,
         subsequent_indent=' ' * len(prefix),
     ) or [prefix.rstrip()]
+
+
+def picture_visualizer(cfg, name: str = 'caption_video') -> CaptionVisualizer:
+    """A visualizer for pictures of one's own videos: the config's
+    ``CaptionVisualizer`` settings (frame size, columns...) without its
+    storage backends (the pictures go to files or to the caller); the
+    defaults for a config whose visualizer is another kind."""
+    settings = dict(cfg.get('visualizer') or {})
+    if settings.pop('type', None) not in ('CaptionVisualizer', None):
+        settings = {}
+    for key in ('name', 'vis_backends', 'save_dir'):
+        settings.pop(key, None)
+    return CaptionVisualizer(name=name, **settings)
