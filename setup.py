@@ -31,7 +31,9 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.10',
     install_requires=read_requirements('runtime'),
-    extras_require=dict(tests=read_requirements('tests')),
+    extras_require=dict(
+        tests=read_requirements('tests'), web=read_requirements('web')
+    ),
     license='Apache-2.0',
     zip_safe=False,
 )

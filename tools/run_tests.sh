@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Set up the environment if needed, check style, then run the whole test
-# suite. Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k parity`.
+# Set up the environment (and the browser of the web page's test) if
+# needed, check style, then run the whole test suite. Extra arguments go to
+# pytest, e.g. `bash tools/run_tests.sh -k parity`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup_env.sh
+bash tools/install_browser.sh
 
 echo "[run_tests] style: ruff, ruff format, codespell (pre-commit)"
 pre-commit run --all-files --show-diff-on-failure

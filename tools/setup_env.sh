@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment in .venv and install
-# vidcap_mm with its test tools into it. Sourced by tools/demo.sh and
+# vidcap_mm with its test tools and the web page's extra into it. Sourced by tools/demo.sh and
 # tools/run_tests.sh; safe to run again: it reinstalls only when
 # setup.py or requirements/ changed.
 #
@@ -23,7 +23,7 @@ wanted="$(cat "$repo_root/setup.py" "$repo_root"/requirements/*.txt \
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "[setup_env] installing vidcap_mm and its requirements into $venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$repo_root[tests]"
+    "$venv/bin/python" -m pip install --quiet -e "$repo_root[tests,web]"
     echo "$wanted" > "$stamp"
 fi
 

@@ -45,6 +45,15 @@ CFG_OPTIONS = {
     'model.head.generation_cfg.no_repeat_ngram_size': 1,
     'model.backbone.frozen': True,
 }
+
+
+def cfg_option_args() -> list:
+    """CFG_OPTIONS as a script's ``--cfg-options`` arguments."""
+    return [
+        f'{key}={value}'.replace(' ', '') for key, value in CFG_OPTIONS.items()
+    ]
+
+
 # name -> (frames, width, height); frame t of each differs from frame t + 1.
 GENERATED = {
     'short': (2, 48, 48),  # fewer frames than the 4 the model samples

@@ -15,11 +15,12 @@ import pytest
 from tests.apis.tiny_captioner import (
     CFG_OPTIONS,
     CONFIG,
+    cfg_option_args,
     write_checkpoint,
     write_coloured_clip,
 )
 from tests.helpers import REPO
-from tests.tools.test_caption_video_cli import SCRIPT, cfg_option_args
+from tests.tools.test_caption_video_cli import SCRIPT
 from tests.tools.tool_runs import fake_slurm, run_slurm, run_tool
 from vidcap_mm.apis import init_captioner, iter_captions
 from vidcap_mm.apis.caption_records import (

@@ -13,6 +13,7 @@ import pytest
 from tests.apis.tiny_captioner import (
     CFG_OPTIONS,
     CONFIG,
+    cfg_option_args,
     write_checkpoint,
     write_coloured_clip,
 )
@@ -23,12 +24,6 @@ from vidcap_mm.apis import caption_videos, init_captioner
 from vidcap_mm.visualization import CaptionVisualizer
 
 SCRIPT = osp.join(REPO, 'demo', 'caption_video.py')
-
-
-def cfg_option_args():
-    return [
-        f'{key}={value}'.replace(' ', '') for key, value in CFG_OPTIONS.items()
-    ]
 
 
 def load_script():
