@@ -17,6 +17,7 @@ from gradio_client.exceptions import AppError
 from mmengine.config import Config
 
 from tests.apis.tiny_captioner import CONFIG, write_coloured_clip
+from tests.helpers import REPO
 from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT
 from vidcap_mm.apis import iter_captions
 from vidcap_mm.apis.video_inputs import VideoInput
@@ -124,7 +125,7 @@ def test_bad_files_get_a_message_and_the_page_goes_on(
         caption(client, str(path))
     assert re.search(message, str(info.value)), str(info.value)
     # No server path and no traceback in what the user reads.
-    assert '/tmp/gradio' not in str(info.value)
+    assert 'gradio/' not in str(info.value)
     assert 'Traceback' not in str(info.value)
     # The page still answers, right.
     text, _, _ = caption(client, page.videos['short'])
@@ -210,14 +211,16 @@ def test_serves_only_its_examples_and_uploads(page):
         served = httpx.get(f'{page.url}gradio_api/file={path}')
         assert served.status_code == 403, path
     # The examples it offers are served (from gradio's cache).
-    config = httpx.get(f'{page.url}config').json()
-    cached = re.findall(
-        r'/tmp/gradio/[0-9a-f]+/bikes_h264\.mp4', json.dumps(config)
-    )
-    assert cached
-    assert (
-        httpx.get(f'{page.url}gradio_api/file={cached[0]}').status_code == 200
-    )
+    config = json.dumps(httpx.get(f'{page.url}config').json())
+    cached = [
+        path
+        for path in re.findall(r'"path": "([^"]*bikes_h264\.mp4)"', config)
+        if not path.startswith(REPO)
+    ]
+    assert cached, config[:2000]
+    served = httpx.get(f'{page.url}gradio_api/file={cached[0]}')
+    assert served.status_code == 200
+    assert served.content == open(page.videos['bikes_h264'], 'rb').read()
 
 
 def test_binds_this_machine_only_by_default(page):
