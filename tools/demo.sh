@@ -166,3 +166,5 @@ echo "  XE run:                 $xe_dir (train.log, $(basename "$xe_best")," \
 echo "  SCST run:               $scst_dir (train.log, $(basename "$scst_best")," \
     "test.log, test_captions.json)"
 echo "  pictures:               $pictures (one PNG per captioned video)"
+echo "Try the SCST model in a browser, at http://127.0.0.1:7860/:"
+echo "  $(command -v python) demo/web_demo.py $scst_config --checkpoint $scst_best"
