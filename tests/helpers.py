@@ -1,6 +1,7 @@
 """Test helpers: tiny BLIP-2 captioners built from the repo's configs."""
 
 import copy
+import importlib.util
 import os.path as osp
 
 import torch
@@ -25,6 +26,16 @@ WORDS = (
     'a red green blue circle square on background short description '
     'of the video'
 ).split()
+
+
+def load_script(path: str):
+    """A script of tools/ or demo/ imported as a module (its functions and
+    ``main``, in this process); each call runs it afresh."""
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_config_path(kind: str) -> str:

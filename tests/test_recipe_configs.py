@@ -10,7 +10,6 @@ of that config's own tiny run, so the pairs (cross-entropy -> SCST, trained
 
 import copy
 import glob
-import importlib.util
 import math
 import os.path as osp
 import re
@@ -20,7 +19,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.helpers import REPO, tiny_stand_in
+from tests.helpers import REPO, load_script, tiny_stand_in
 from vidcap_mm.datasets import generate_synthetic_clips
 from vidcap_mm.engine.launch import build_runner
 
@@ -155,11 +154,7 @@ def test_test_tool_checkpoint_is_optional(
     monkeypatch, name, checkpoint, load_from
 ):
     # A zero-shot config has no checkpoint to give tools/test.py.
-    spec = importlib.util.spec_from_file_location(
-        'test_tool', osp.join(REPO, 'tools', 'test.py')
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(osp.join(REPO, 'tools', 'test.py'))
     config = osp.join(CONFIG_ROOT, name)
     argv = ['test.py', config] + ([checkpoint] if checkpoint else [])
     monkeypatch.setattr(sys, 'argv', argv)

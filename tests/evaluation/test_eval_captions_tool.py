@@ -1,6 +1,5 @@
 """tools/analysis_tools/eval_captions.py on COCO and LAVIS annotations."""
 
-import importlib.util
 import json
 import os.path as osp
 import sys
@@ -8,17 +7,14 @@ import sys
 import pytest
 
 from tests.evaluation.caption_metric_samples import FAST_SCORERS, SAMPLES
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 from vidcap_mm.evaluation.caption_metric import CaptionMetric
 
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'eval_captions.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('eval_captions', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL)
 
 
 def run(monkeypatch, capsys, *args):

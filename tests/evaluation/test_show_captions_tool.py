@@ -1,14 +1,13 @@
 """tools/analysis_tools/show_captions.py: captions beside references, and
 what it says when the result files do not match the annotations."""
 
-import importlib.util
 import json
 import os.path as osp
 import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'show_captions.py')
 VIDEOS = ['video0', 'video1', 'video2']
@@ -16,9 +15,7 @@ VIDEOS = ['video0', 'video1', 'video2']
 
 def run(monkeypatch, capsys, *args):
     """The tool in this process (a subprocess would import mmaction again)."""
-    spec = importlib.util.spec_from_file_location('show_captions', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(TOOL)
     monkeypatch.setattr(sys, 'argv', [TOOL, *args])
     module.main()
     return capsys.readouterr().out

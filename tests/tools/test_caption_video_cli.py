@@ -1,7 +1,6 @@
 """demo/caption_video.py: a folder with an unreadable file, results file,
 pictures and exit status, as a user runs it."""
 
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -18,19 +17,12 @@ from tests.apis.tiny_captioner import (
     write_coloured_clip,
 )
 from tests.datasets.conftest import REAL_CLIP
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 from tests.tools.tool_runs import run_tool
 from vidcap_mm.apis import caption_videos, init_captioner
 from vidcap_mm.visualization import CaptionVisualizer
 
 SCRIPT = osp.join(REPO, 'demo', 'caption_video.py')
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('caption_video', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -109,11 +101,12 @@ def test_folder_with_an_unreadable_file(tmp_path, checkpoint):
 
 def test_nothing_to_caption(tmp_path, capsys):
     (tmp_path / 'notes.txt').write_text('x')
-    status = load_script().main([str(tmp_path), CONFIG, '--device', 'cpu'])
+    args = [str(tmp_path), CONFIG, '--device', 'cpu']
+    status = load_script(SCRIPT).main(args)
     assert status == 2
     err = capsys.readouterr().err
     assert err.startswith(f'error: {tmp_path}: no video file')
-    status = load_script().main(
+    status = load_script(SCRIPT).main(
         [str(tmp_path / 'missing.mp4'), CONFIG, '--device', 'cpu']
     )
     assert status == 2
@@ -122,7 +115,8 @@ def test_nothing_to_caption(tmp_path, capsys):
 
 def test_nothing_readable(tmp_path, capsys):
     (tmp_path / 'empty.mp4').write_bytes(b'')
-    status = load_script().main([str(tmp_path), CONFIG, '--device', 'cpu'])
+    args = [str(tmp_path), CONFIG, '--device', 'cpu']
+    status = load_script(SCRIPT).main(args)
     assert status == 1
     captured = capsys.readouterr()
     assert captured.out == ''

@@ -8,14 +8,13 @@ the first, unless it runs the seed's reward: the third, a control: the
 second), so every score is a known one: the ceilings.
 """
 
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 
 SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'scst_evidence.py')
 DEMO_SCST = 'configs/demo/tiny_opt_synthetic_scst.py'
@@ -25,9 +24,7 @@ SIZES = ['--num-train', '8', '--num-val', '4', '--num-test', '4']
 
 @pytest.fixture
 def study(monkeypatch, tmp_path):
-    spec = importlib.util.spec_from_file_location('scst_evidence', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT)
     trained = []
 
     def fake_run(command, log):

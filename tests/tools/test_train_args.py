@@ -1,23 +1,17 @@
 """How tools/train.py turns its arguments into the config."""
 
-import importlib.util
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 from vidcap_mm.engine.launch import build_runner
 
 
 @pytest.fixture(scope='module')
 def train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(REPO, 'tools', 'train.py'))
 
 
 def test_resume_with_a_checkpoint_path(train_tool):

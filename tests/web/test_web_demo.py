@@ -3,7 +3,6 @@ API's captions and pictures, its options, bad files, requests at once and
 what the page serves."""
 
 import concurrent.futures
-import importlib.util
 import json
 import os.path as osp
 import re
@@ -17,7 +16,7 @@ from gradio_client.exceptions import AppError
 from mmengine.config import Config
 
 from tests.apis.tiny_captioner import CONFIG, write_coloured_clip
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT
 from vidcap_mm.apis import iter_captions
 from vidcap_mm.apis.video_inputs import VideoInput
@@ -25,13 +24,6 @@ from vidcap_mm.visualization import picture_visualizer
 
 #: The page's defaults for the tiny config: 4 frames, 3 beams, 12 tokens.
 DEFAULTS = (4, 3, 12, 0)
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location('web_demo', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -140,7 +132,7 @@ def test_the_size_limit_holds_on_the_server(page, tmp_path):
     assert reply.status_code == 413 and 'maximum' in reply.text
     # A file over the limit that gets past the upload (an example) is
     # refused by the page itself.
-    script = load_script()
+    script = load_script(SCRIPT)
     caption_page = script.CaptionPage(page.model, 2**20, 60)
     path = tmp_path / 'big.mp4'
     path.write_bytes(large)
@@ -224,13 +216,13 @@ def test_serves_only_its_examples_and_uploads(page):
 
 
 def test_binds_this_machine_only_by_default(page):
-    assert load_script().parse_args([CONFIG]).host == '127.0.0.1'
+    assert load_script(SCRIPT).parse_args([CONFIG]).host == '127.0.0.1'
     log = page.log.read_text()
     assert 'Running on local URL:  http://127.0.0.1:' in log
 
 
 def test_says_when_the_model_is_untrained():
-    script = load_script()
+    script = load_script(SCRIPT)
     cfg = Config.fromfile(CONFIG)
     assert 'the model is untrained' in script.model_status(cfg, None)
     with_checkpoint = script.model_status(cfg, '/x/best.pth')
@@ -245,7 +237,7 @@ def test_unplayable_examples_are_shown_as_webm_and_captioned_as_they_are(
 ):
     """An mp4v example is offered as a VP8 copy the browser plays; the
     page captions the original (a lossy copy can change the caption)."""
-    script = load_script()
+    script = load_script(SCRIPT)
     original = page.videos['portrait']  # mp4v
     shown = script.browser_playable(original, str(tmp_path))
     assert shown == str(tmp_path / 'portrait.webm')
@@ -272,7 +264,7 @@ def test_unplayable_examples_are_shown_as_webm_and_captioned_as_they_are(
 def test_the_page_checks_options_itself(page):
     """What gets past gradio's sliders (a script of the page's own) is
     checked by the page too."""
-    script = load_script()
+    script = load_script(SCRIPT)
     caption_page = script.CaptionPage(page.model, 2**20, 60)
     video = page.videos['short']
     with pytest.raises(script.gr.Error, match='frames must be a whole number'):
