@@ -19,7 +19,7 @@ from tests.apis.tiny_captioner import (
     write_checkpoint,
     write_coloured_clip,
 )
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 from tests.tools.test_caption_video_cli import SCRIPT
 from tests.tools.tool_runs import fake_slurm, run_slurm, run_tool
 from vidcap_mm.apis import init_captioner, iter_captions
@@ -132,6 +132,9 @@ def test_folder_with_workers(tmp_path, clips, checkpoint, expected):
 
 
 def test_list_files(tmp_path, clips, checkpoint, expected):
+    # In this process: a subprocess per list file would import torch and
+    # mmaction each time.
+    script = load_script(SCRIPT)
     paths = sorted(expected)[:3]
     lists = {
         'videos.txt': '# a comment\n\n' + '\n'.join(paths) + '\n',
@@ -145,19 +148,17 @@ def test_list_files(tmp_path, clips, checkpoint, expected):
         source = tmp_path / name
         source.write_text(text)
         out = tmp_path / f'{name}.jsonl'
-        result = run_tool(
-            *caption_args(source, out, checkpoint, '--workers', '0'),
-            expect_success=False,
-        )
+        args = caption_args(source, out, checkpoint, '--workers', '0')
+        status = script.main(args[1:])
         records = read_records(out)
         assert [r['video'] for r in records] == paths, name
         assert [r['caption'] for r in records] == [expected[p] for p in paths]
         errors = read_records(errors_path(str(out)))
         if name == 'videos.txt':
-            assert result.returncode == 0 and errors == []
+            assert status == 0 and errors == []
         else:
             # The entry without a path, named by file and line.
-            assert result.returncode == 1
+            assert status == 1
             (error,) = errors
             line = 5 if name == 'videos.csv' else 4  # after a header
             assert error['video'] == f'{source}:{line}'
@@ -186,9 +187,19 @@ def test_not_a_records_file_is_refused(tmp_path, clips, checkpoint):
     assert f'{out}:1: not a captioning record' in result.stderr
 
 
-def test_killed_run_resumes_to_the_same_records(tmp_path, clips, checkpoint):
-    reference = tmp_path / 'reference.jsonl'
-    run_tool(*caption_args(clips, reference, checkpoint), expect_success=False)
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory, clips, checkpoint):
+    """The records file of one uninterrupted run over ``clips`` (its
+    broken file makes the exit status 1), shared by the tests that compare
+    other runs with it; they do not write to it."""
+    path = tmp_path_factory.mktemp('reference') / 'reference.jsonl'
+    run_tool(*caption_args(clips, path, checkpoint), expect_success=False)
+    return path
+
+
+def test_killed_run_resumes_to_the_same_records(
+    tmp_path, clips, checkpoint, reference
+):
     out = tmp_path / 'killed.jsonl'
     env = dict(os.environ, PYTHONPATH=REPO)
     process = subprocess.Popen(
@@ -243,9 +254,10 @@ def dist_caption(out, source, checkpoint, processes):
     )
 
 
-def test_two_processes_give_the_lines_of_one(tmp_path, clips, checkpoint):
-    one = tmp_path / 'one.jsonl'
-    run_tool(*caption_args(clips, one, checkpoint), expect_success=False)
+def test_two_processes_give_the_lines_of_one(
+    tmp_path, clips, checkpoint, reference
+):
+    one = reference
     two = tmp_path / 'two.jsonl'
     result = dist_caption(two, clips, checkpoint, 2)
     assert result.returncode != 0, result.stderr  # the broken file
@@ -261,10 +273,8 @@ def test_two_processes_give_the_lines_of_one(tmp_path, clips, checkpoint):
 
 
 def test_parts_of_a_crashed_run_are_resumed_on_one_process(
-    tmp_path, clips, checkpoint
+    tmp_path, clips, checkpoint, reference
 ):
-    reference = tmp_path / 'reference.jsonl'
-    run_tool(*caption_args(clips, reference, checkpoint), expect_success=False)
     lines = reference.read_text().splitlines(keepends=True)
     out = tmp_path / 'crashed.jsonl'
     # A 2-process run killed after some batches: two parts, one cut short.
