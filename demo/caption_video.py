@@ -28,6 +28,7 @@ from mmengine.utils import ProgressBar, mkdir_or_exist
 
 from vidcap_mm.apis import (
     CaptionResult,
+    Shots,
     collect_videos,
     init_captioner,
     iter_captions,
@@ -97,8 +98,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--segment-seconds, windows side by side)',
     )
     parser.add_argument(
+        '--shots',
+        action='store_true',
+        help='caption each video shot by shot (cuts found by '
+        "PySceneDetect's ContentDetector) instead of once",
+    )
+    parser.add_argument(
+        '--shot-threshold',
+        type=float,
+        default=Shots().threshold,
+        help="with --shots: ContentDetector's threshold, the frame-to-frame "
+        'change that makes a cut (default 27; lower finds more cuts)',
+    )
+    parser.add_argument(
         '--subtitles',
-        help='with --segment-seconds: write DIR/<name>.srt and '
+        help='with --segment-seconds or --shots: write DIR/<name>.srt and '
         'DIR/<name>.vtt of each video',
     )
     parser.add_argument(
@@ -457,11 +471,19 @@ def _duration(seconds: float) -> str:
 
 
 def _segment_problem(args: argparse.Namespace) -> Optional[str]:
-    if args.segment_seconds is None:
+    if args.shots:
+        if args.segment_seconds is not None:
+            return '--shots or --segment-seconds: not both.'
+        if not args.shot_threshold > 0:
+            return '--shot-threshold must be > 0.'
+    elif args.segment_seconds is None:
         if args.segment_stride is not None or args.subtitles is not None:
-            return '--segment-stride and --subtitles need --segment-seconds.'
+            return (
+                '--segment-stride and --subtitles need --segment-seconds '
+                '(--subtitles: or --shots).'
+            )
         return None
-    if args.segment_seconds <= 0 or (args.segment_stride or 1) <= 0:
+    elif args.segment_seconds <= 0 or (args.segment_stride or 1) <= 0:
         return '--segment-seconds and --segment-stride must be > 0.'
     if args.show_dir is not None:
         return '--show-dir draws one picture a video: not with segments.'
@@ -471,6 +493,8 @@ def _segment_problem(args: argparse.Namespace) -> Optional[str]:
 
 
 def _segments(args: argparse.Namespace):
+    if args.shots:
+        return Shots(args.shot_threshold)
     if args.segment_seconds is None:
         return None
     return args.segment_seconds, args.segment_stride or args.segment_seconds

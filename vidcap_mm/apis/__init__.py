@@ -4,10 +4,12 @@ from .inference import (
     init_captioner,
     iter_captions,
 )
+from .shots import Shots
 from .video_inputs import VideoInput, collect_videos
 
 __all__ = [
     'CaptionResult',
+    'Shots',
     'VideoInput',
     'caption_videos',
     'collect_videos',

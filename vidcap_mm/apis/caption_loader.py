@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from vidcap_mm.datasets import VideoReadError
 
+from .shots import Shots, shot_windows
 from .video_inputs import VideoInput
 
 # The test pipeline's first step that opens a file; frames in memory take
@@ -196,10 +197,12 @@ class VideoInputDataset(IterableDataset):
         default_scope (str): The registry scope the pipeline is built in.
         shard (tuple[int, int]): ``(rank, world_size)``: this process's
             share of the batches. Defaults to ``(0, 1)``: all of them.
-        segments (tuple[float, float], optional): ``(seconds, stride)``:
-            caption each video in windows of ``seconds``, one starting
-            every ``stride`` seconds, each sampled by the pipeline's own
-            sampler within it. Defaults to None (one caption per video).
+        segments (tuple[float, float] | Shots, optional):
+            ``(seconds, stride)``: caption each video in windows of
+            ``seconds``, one starting every ``stride`` seconds; a
+            :class:`~.shots.Shots`: one window per shot. Each window is
+            sampled by the pipeline's own sampler within it. Defaults to
+            None (one caption per video).
     """
 
     def __init__(
@@ -210,20 +213,23 @@ class VideoInputDataset(IterableDataset):
         skip: Optional[Container[str]] = None,
         default_scope: str = 'mmaction',
         shard: Tuple[int, int] = (0, 1),
-        segments: Optional[Tuple[float, float]] = None,
+        segments: Union[None, Tuple[float, float], Shots] = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.videos = videos
         self.test_pipeline = _with_video_meta(test_pipeline)
         self.segments = segments
-        if segments is not None:
+        if isinstance(segments, Shots):
+            segments.check()
+        elif segments is not None:
             seconds, stride = segments
             if not (seconds > 0 and stride > 0):
                 raise ValueError(
                     'segments must be (seconds, stride) > 0, got '
                     f'{segments}'
                 )
+        if segments is not None:
             self.test_pipeline = windowed_pipeline(self.test_pipeline)
         self.batch_size = batch_size
         self.skip = skip if skip is not None else ()
@@ -283,7 +289,11 @@ class VideoInputDataset(IterableDataset):
             return LoadedVideo(
                 item, error='no frame rate known: cannot cut it in segments'
             )
-        windows = segment_windows(total, float(fps), *self.segments)
+        if isinstance(self.segments, Shots):
+            reader = opened['video_reader']
+            windows = shot_windows(reader, total, float(fps), self.segments)
+        else:
+            windows = segment_windows(total, float(fps), *self.segments)
         return LoadedVideo(
             item,
             data=[pipeline(dict(_inputs(item), window=f)) for _, f in windows],

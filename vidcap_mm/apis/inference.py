@@ -40,6 +40,7 @@ from .caption_loader import (
     sampled_frames_pipeline,
     video_key,
 )
+from .shots import Shots
 from .video_inputs import (
     VideoInput,
     VideoLike,
@@ -176,7 +177,7 @@ def iter_captions(
     num_workers: int = 0,
     skip: Optional[Container[str]] = None,
     shard: Tuple[int, int] = (0, 1),
-    segments: Optional[Tuple[float, float]] = None,
+    segments: Union[None, Tuple[float, float], Shots] = None,
     num_frames: Optional[int] = None,
     generation_cfg: Optional[dict] = None,
 ) -> Iterator[CaptionResult]:
@@ -203,9 +204,11 @@ def iter_captions(
         shard (tuple[int, int]): ``(rank, world_size)``: caption only this
             process's share (batches ``rank``, ``rank + world_size``, ...).
             Defaults to ``(0, 1)``.
-        segments (tuple[float, float], optional): ``(seconds, stride)``:
-            caption each video in timed windows (``result.segments``),
-            each sampled the model's way within it. Defaults to None.
+        segments (tuple[float, float] | Shots, optional):
+            ``(seconds, stride)``: caption each video in timed windows
+            (``result.segments``); a :class:`~.shots.Shots`: one window per
+            shot (PySceneDetect's cuts). Each window is sampled the model's
+            way within it. Defaults to None.
         num_frames (int, optional): Frames to sample from each video (or
             window) instead of the test pipeline's count. Defaults to None.
         generation_cfg (dict, optional): Entries of the head's
