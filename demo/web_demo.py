@@ -17,8 +17,8 @@ Scripts call the page as ``/caption`` with gradio_client::
     caption, picture, segments = Client('http://127.0.0.1:7860/').predict(
         handle_file('clip.mp4'), 8, 3, 30, 0, api_name='/caption')
 
-(video, frames, beams, max length, segment seconds; 0 seconds: the whole
-video at once.)
+(video, frames, beams, max length, segment seconds, and optionally shot by
+shot; 0 seconds: the whole video at once.)
 """
 
 import argparse
@@ -35,7 +35,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 from mmengine.config import Config, DictAction
 
-from vidcap_mm.apis import init_captioner, iter_captions
+from vidcap_mm.apis import Shots, init_captioner, iter_captions
 from vidcap_mm.apis.caption_loader import frames_sampled
 from vidcap_mm.apis.caption_records import file_digest
 from vidcap_mm.apis.inference import model_test_pipeline
@@ -212,6 +212,7 @@ class CaptionPage:
         num_beams: float,
         max_new_tokens: float,
         segment_seconds: float = 0,
+        by_shots: bool = False,
     ) -> Tuple[str, object, List[list]]:
         """Caption one video.
 
@@ -236,8 +237,15 @@ class CaptionPage:
         options = dict(
             num_frames=chosen.pop('num_frames'), generation_cfg=chosen
         )
+        if by_shots and segment_seconds:
+            raise gr.Error(
+                'Segments of a fixed length or shot by shot: not both (set '
+                'the segment length to 0 for shots).'
+            )
         if segment_seconds:
             options['segments'] = self._segments(segment_seconds, seconds)
+        if by_shots:
+            options['segments'] = Shots()
         with self._lock:
             try:
                 (result,) = iter_captions(
@@ -362,6 +370,10 @@ def build_page(
                         label='Segment length in seconds (0: the whole '
                         'video at once)',
                     )
+                    shots = gr.Checkbox(
+                        False,
+                        label='Shot by shot (cuts found by PySceneDetect)',
+                    )
                 button = gr.Button(
                     'Caption', variant='primary', elem_id='caption-button'
                 )
@@ -383,7 +395,7 @@ def build_page(
                 )
         button.click(
             page.caption,
-            [video, frames, beams, length, seconds],
+            [video, frames, beams, length, seconds, shots],
             [caption, picture, segments],
             api_name='caption',
             concurrency_limit=1,

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from tests.apis.tiny_captioner import CONFIG, write_coloured_clip
 from tests.helpers import REPO, load_script
 from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT
-from vidcap_mm.apis import iter_captions
+from vidcap_mm.apis import Shots, iter_captions
 from vidcap_mm.apis.video_inputs import VideoInput
 from vidcap_mm.visualization import picture_visualizer
 
@@ -77,6 +77,30 @@ def test_segments_are_timed_captions(page, client):
     assert [r[:2] for r in rows] == [[0, 1], [1, 2], [2, 3], [3, 3.08]]
     assert text.splitlines() == [f'{a:g}-{b:g} s: {c}' for a, b, c in rows]
     assert picture is None
+
+
+def test_shot_by_shot(page, client, tmp_path):
+    # Two contents of 20 frames each: one cut, at frame 20.
+    path = str(tmp_path / 'two_shots.mp4')
+    writer = cv2.VideoWriter(
+        path, cv2.VideoWriter_fourcc(*'mp4v'), 10, (32, 32)
+    )
+    for colour in ((255, 0, 0), (0, 0, 255)):
+        for _ in range(20):
+            writer.write(np.full((32, 32, 3), colour, np.uint8))
+    writer.release()
+    text, picture, segments = client.predict(
+        handle_file(path), *DEFAULTS, True, api_name='/caption'
+    )
+    (result,) = iter_captions(page.model, [path], segments=Shots())
+    rows = [[s['start'], s['end'], s['caption']] for s in result.segments]
+    assert segments['data'] == rows
+    assert [r[:2] for r in rows] == [[0, 2], [2, 4]]
+    assert picture is None
+    with pytest.raises(AppError, match='not both'):
+        client.predict(
+            handle_file(path), 4, 3, 12, 1, True, api_name='/caption'
+        )
 
 
 @pytest.mark.parametrize(
@@ -190,7 +214,8 @@ def test_five_requests_at_once_each_get_their_own_caption(page):
 def _call_with_path(url, path):
     """The page's API called with a server path it was not sent."""
     api = url + 'gradio_api'
-    data = [{'path': path, 'meta': {'_type': 'gradio.FileData'}}, *DEFAULTS]
+    video = {'path': path, 'meta': {'_type': 'gradio.FileData'}}
+    data = [video, *DEFAULTS, False]
     event = httpx.post(f'{api}/call/caption', json={'data': data}).json()
     reply = httpx.get(f"{api}/call/caption/{event['event_id']}", timeout=60)
     return reply.text
