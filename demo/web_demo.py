@@ -6,9 +6,9 @@ the caption, the frames the model saw and, in segments, a timed list.
         [--host 127.0.0.1]
 
 The page is Gradio's. It binds 127.0.0.1 (this machine only) unless
-``--host`` says otherwise, serves only its examples and the files uploaded
-to it, and runs one request at a time on the one model while the others
-wait in its queue. A file that is empty, not a video decord can read, or
+``--host`` says otherwise (``--auth-file`` then adds a login), serves only
+its examples and the files uploaded to it, and runs one request at a time
+on the one model while the others wait in its queue. A file that is empty, not a video decord can read, or
 over ``--max-size-mb`` or ``--max-seconds`` gets a message on the page.
 
 Scripts call the page as ``/caption`` with gradio_client::
@@ -91,6 +91,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument('--port', type=int, default=7860)
     parser.add_argument(
+        '--auth-file',
+        help='a file whose first line is USER:PASSWORD: the page then asks '
+        'for them (a file, not an argument, so that the password is not in '
+        'the process list); for a page served beyond this machine',
+    )
+    parser.add_argument(
         '--device',
         help="e.g. 'cpu' or 'cuda:0' (default: cuda:0 when available)",
     )
@@ -128,7 +134,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.max_size_mb <= 0 or args.max_seconds <= 0:
         parser.error('--max-size-mb and --max-seconds must be > 0')
+    args.auth = None
+    if args.auth_file is not None:
+        args.auth = _read_auth(parser, args.auth_file)
     return args
+
+
+def _read_auth(parser, path: str) -> Tuple[str, str]:
+    try:
+        with open(path, encoding='utf-8') as file:
+            line = file.readline().strip()
+    except OSError as err:
+        parser.error(f'--auth-file {path}: {err.strerror}')
+    user, colon, password = line.partition(':')
+    if not (user and colon and password):
+        parser.error(
+            f'--auth-file {path}: the first line must be USER:PASSWORD'
+        )
+    return user, password
 
 
 class CaptionPage:
@@ -503,9 +526,16 @@ def main(argv=None) -> int:
         page, examples, model_status(model.cfg, args.checkpoint)
     )
     blocks.queue(max_size=args.queue_size, default_concurrency_limit=1)
+    if args.auth is None and args.host not in ('127.0.0.1', 'localhost'):
+        logger.warning(
+            'the page is served on %s with no password: anyone who reaches '
+            'this machine can use the model (see --auth-file)',
+            args.host,
+        )
     blocks.launch(
         server_name=args.host,
         server_port=args.port,
+        auth=args.auth,
         max_file_size=max_bytes,
         show_error=True,
         ssr_mode=False,

@@ -15,9 +15,13 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from mmengine.config import Config
 
-from tests.apis.tiny_captioner import CONFIG, write_coloured_clip
+from tests.apis.tiny_captioner import (
+    CONFIG,
+    cfg_option_args,
+    write_coloured_clip,
+)
 from tests.helpers import REPO, load_script
-from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT
+from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT, start_page
 from vidcap_mm.apis import Shots, iter_captions
 from vidcap_mm.apis.video_inputs import VideoInput
 from vidcap_mm.visualization import picture_visualizer
@@ -301,3 +305,48 @@ def test_the_page_checks_options_itself(page):
     assert (
         caption_page.caption(video, 4, 3, 12, 0)[0] == page.expected['short']
     )
+
+
+def test_a_page_with_a_login(page, tmp_path):
+    auth = tmp_path / 'auth.txt'
+    auth.write_text('alice:s3cret words\n')
+    process, url = start_page(
+        [
+            CONFIG,
+            '--checkpoint',
+            page.checkpoint,
+            '--device',
+            'cpu',
+            '--auth-file',
+            str(auth),
+            '--cfg-options',
+            *cfg_option_args(),
+        ],
+        tmp_path / 'login.log',
+    )
+    try:
+        with pytest.raises(ValueError, match='login'):
+            Client(url, verbose=False)
+        # The API refuses too, not only the page.
+        reply = httpx.post(f'{url}gradio_api/upload', files={'files': b'x'})
+        assert reply.status_code == 401
+        client = Client(url, auth=('alice', 's3cret words'), verbose=False)
+        text, _, _ = caption(client, page.videos['short'])
+        assert text == page.expected['short']
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [('alice\n', 'must be USER:PASSWORD'), (None, 'No such file')],
+)
+def test_a_bad_auth_file_is_named(tmp_path, capsys, text, message):
+    auth = tmp_path / 'auth.txt'
+    if text is not None:
+        auth.write_text(text)
+    with pytest.raises(SystemExit):
+        load_script(SCRIPT).parse_args([CONFIG, '--auth-file', str(auth)])
+    err = capsys.readouterr().err
+    assert f'--auth-file {auth}' in err and message in err
