@@ -8,8 +8,9 @@ the caption, the frames the model saw and, in segments, a timed list.
 The page is Gradio's. It binds 127.0.0.1 (this machine only) unless
 ``--host`` says otherwise (``--auth-file`` then adds a login), serves only
 its examples and the files uploaded to it, and runs one request at a time
-on the one model while the others wait in its queue. A file that is empty, not a video decord can read, or
-over ``--max-size-mb`` or ``--max-seconds`` gets a message on the page.
+on the one model while the others wait in its queue. A file that is
+empty, not a video decord can read, or over ``--max-size-mb`` or
+``--max-seconds`` gets a message on the page.
 
 Scripts call the page as ``/caption`` with gradio_client::
 
