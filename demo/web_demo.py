@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 from mmengine.config import Config, DictAction
@@ -175,12 +175,22 @@ class CaptionPage:
         self._probe = DecordVideoInit(resize=(32, 32), cache_size=0)
         # Examples shown as playable copies: (size, digest) -> original.
         self._originals = {}
+        # Example -> its references.
+        self._references = {}
 
-    def show_example(self, path: str, folder: str) -> str:
+    def show_example(
+        self,
+        path: str,
+        folder: str,
+        references: Optional[Sequence[str]] = None,
+    ) -> str:
         """The file to offer as the example ``path``: itself, or a copy the
         browser plays (:func:`browser_playable`), which is then captioned
         as the original: a lossy copy of a small clip can change what the
-        model says."""
+        model says. Its ``references`` (a test set's) are drawn under the
+        caption in its picture."""
+        if references:
+            self._references[path] = list(references)
         shown = browser_playable(path, folder)
         if shown != path:
             key = (osp.getsize(shown), file_digest(shown, 64))
@@ -293,6 +303,9 @@ class CaptionPage:
                     for start, end, caption in rows
                 )
                 return text, None, rows
+            references = self._references.get(video)
+            if references:
+                result.data_sample.gt_captions = references
             picture = self.visualizer.add_datasample(
                 name, result.frames, result.data_sample
             )
@@ -444,31 +457,36 @@ def model_status(cfg: Config, checkpoint: Optional[str]) -> str:
     )
 
 
-def default_examples(cfg: Config) -> List[str]:
+def default_examples(cfg: Config) -> Dict[str, Optional[List[str]]]:
     """The shipped example videos, then the first videos of the config's
-    test set that exist (none when its annotations are not there)."""
-    shipped = sorted(
-        osp.join(EXAMPLES_DIR, f)
-        for f in os.listdir(EXAMPLES_DIR)
+    test set that exist (none when its annotations cannot be read), each
+    with its references (None for the shipped ones)."""
+    examples = {
+        osp.join(EXAMPLES_DIR, f): None
+        for f in sorted(os.listdir(EXAMPLES_DIR))
         if f.endswith('.mp4')
-    )
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    ann_file = dataset.get('ann_file')
-    if not ann_file or not osp.isfile(ann_file):
-        logger.info('no test set examples: %s not found', ann_file)
-        return shipped
+    }
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset')
+    if not dataset:
+        return examples
     from mmaction.registry import DATASETS
 
-    test_set = DATASETS.build(dict(dataset, lazy_init=True))
-    test_set.full_init()
-    found = []
+    try:
+        test_set = DATASETS.build(dict(dataset, lazy_init=True))
+        test_set.full_init()
+    except Exception as err:  # only the examples depend on it
+        logger.info('no examples from the test set: %s', err)
+        return examples
+    found = 0
     for i in range(len(test_set)):
-        path = test_set.get_data_info(i)['filename']
-        if osp.isfile(path) and path not in found:
-            found.append(path)
-        if len(found) == NUM_TEST_EXAMPLES:
+        info = test_set.get_data_info(i)
+        path = info['filename']
+        if osp.isfile(path) and path not in examples:
+            examples[path] = list(info.get('gt_captions') or []) or None
+            found += 1
+        if found == NUM_TEST_EXAMPLES:
             break
-    return shipped + found
+    return examples
 
 
 def browser_playable(path: str, folder: str) -> str:
@@ -512,9 +530,10 @@ def main(argv=None) -> int:
     model = init_captioner(
         args.config, args.checkpoint, args.device, args.cfg_options
     )
-    examples = args.examples
-    if examples is None:
+    if args.examples is None:
         examples = default_examples(model.cfg)
+    else:
+        examples = dict.fromkeys(args.examples)
     for path in examples:
         if not osp.isfile(path):
             raise SystemExit(f'--examples: {path} is not a file')
@@ -522,7 +541,10 @@ def main(argv=None) -> int:
     page = CaptionPage(model, max_bytes, args.max_seconds)
     copies = tempfile.mkdtemp(prefix='vidcap_web_examples_')
     atexit.register(shutil.rmtree, copies, ignore_errors=True)
-    examples = [page.show_example(path, copies) for path in examples]
+    examples = [
+        page.show_example(path, copies, references)
+        for path, references in examples.items()
+    ]
     blocks = build_page(
         page, examples, model_status(model.cfg, args.checkpoint)
     )

@@ -14,6 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from tests.apis.tiny_captioner import (
     CONFIG,
@@ -24,6 +25,7 @@ from tests.helpers import REPO, load_script
 from tests.web.conftest import MAX_SECONDS, MAX_SIZE_MB, SCRIPT, start_page
 from vidcap_mm.apis import Shots, iter_captions
 from vidcap_mm.apis.video_inputs import VideoInput
+from vidcap_mm.datasets.synthetic import generate_synthetic_clips
 from vidcap_mm.visualization import picture_visualizer
 
 #: The page's defaults for the tiny config: 4 frames, 3 beams, 12 tokens.
@@ -350,3 +352,42 @@ def test_a_bad_auth_file_is_named(tmp_path, capsys, text, message):
         load_script(SCRIPT).parse_args([CONFIG, '--auth-file', str(auth)])
     err = capsys.readouterr().err
     assert f'--auth-file {auth}' in err and message in err
+
+
+def test_test_set_examples_come_with_their_references(page, tmp_path):
+    script = load_script(SCRIPT)
+    paths = generate_synthetic_clips(
+        str(tmp_path / 'clips'), num_train=2, num_val=2, num_test=4, size=32
+    )
+    cfg = Config.fromfile(CONFIG)
+    cfg.test_dataloader.dataset.update(
+        ann_file=paths['test'], data_prefix=dict(video=paths['video_dir'])
+    )
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        examples = script.default_examples(cfg)
+    shipped, *tests = examples
+    assert shipped == osp.join(REPO, 'demo', 'examples', 'bikes_h264.mp4')
+    assert examples[shipped] is None
+    with open(paths['test']) as file:
+        records = json.load(file)[:3]
+    assert tests == [osp.join(paths['video_dir'], r['video']) for r in records]
+    assert [examples[t] for t in tests] == [r['caption'] for r in records]
+    # No test set: the shipped clip alone.
+    cfg.test_dataloader.dataset.ann_file = str(tmp_path / 'none.json')
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        assert list(script.default_examples(cfg)) == [shipped]
+
+    # The picture of an example lists its references.
+    caption_page = script.CaptionPage(page.model, 2**20, 60)
+    video = page.videos['short']
+    plain = caption_page.caption(video, *DEFAULTS)[1]
+    caption_page.show_example(video, str(tmp_path), ['a red square', 'x'])
+    text, picture, _ = caption_page.caption(video, *DEFAULTS)
+    assert text == page.expected['short']
+    (result,) = iter_captions(page.model, [VideoInput('short.mp4', video)])
+    result.data_sample.gt_captions = ['a red square', 'x']
+    drawn = picture_visualizer(page.model.cfg, 'refs').add_datasample(
+        'short.mp4', result.frames, result.data_sample
+    )
+    np.testing.assert_array_equal(picture, drawn)
+    assert picture.shape[0] > plain.shape[0]  # more lines below the frames
