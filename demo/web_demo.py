@@ -228,9 +228,9 @@ class CaptionPage:
             num_beams='beams',
             max_new_tokens='caption tokens',
         )
-        chosen = {}
+        limits, chosen = self.limits, {}
         for key, value in asked.items():
-            top = self.limits[key]
+            top = limits[key]
             if value is None or value != int(value) or not 1 <= value <= top:
                 raise gr.Error(
                     f'The number of {labels[key]} must be a whole number '
@@ -265,17 +265,17 @@ class CaptionPage:
             num_beams=num_beams,
             max_new_tokens=max_new_tokens,
         )
+        if by_shots and segment_seconds:
+            raise gr.Error(
+                'Segments of a fixed length or shot by shot: not both (set '
+                'the segment length to 0 for shots).'
+            )
         seconds = self._check(video, osp.basename(video))
         video = self._original(video)
         name = osp.basename(video)
         options = dict(
             num_frames=chosen.pop('num_frames'), generation_cfg=chosen
         )
-        if by_shots and segment_seconds:
-            raise gr.Error(
-                'Segments of a fixed length or shot by shot: not both (set '
-                'the segment length to 0 for shots).'
-            )
         if segment_seconds:
             options['segments'] = self._segments(segment_seconds, seconds)
         if by_shots:
